@@ -1,0 +1,205 @@
+#include "common/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace lastro {
+namespace {
+
+// Binds TOML keys to struct fields; anything not bound is an unknown key.
+class Binder {
+ public:
+  Binder(const toml::table& root, std::string file) : root_(root), file_(std::move(file)) {}
+
+  template <typename T>
+  void Bind(const char* section, const char* key, T* field) {
+    const toml::node* node = root_.at_path(std::string(section) + "." + key).node();
+    bound_.insert(std::string(section) + "." + key);
+    if (node == nullptr || !status_.ok()) return;
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (auto v = node->value<std::string>()) { *field = *v; return; }
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (auto v = node->value<bool>()) { *field = *v; return; }
+    } else if constexpr (std::is_same_v<T, double>) {
+      if (auto v = node->value<double>()) { *field = *v; return; }
+    } else {
+      if (auto v = node->value<int64_t>()) { *field = static_cast<T>(*v); return; }
+    }
+    Fail(node, key, "has the wrong type");
+  }
+
+  // Reports the first key present in the file that no Bind() claimed.
+  void CheckUnknown() {
+    for (const auto& [section, node] : root_) {
+      const toml::table* t = node.as_table();
+      if (t == nullptr) {
+        Fail(&node, std::string(section.str()), "is not a known section");
+        return;
+      }
+      for (const auto& [key, value] : *t) {
+        std::string full = std::string(section.str()) + "." + std::string(key.str());
+        if (!bound_.count(full)) {
+          Fail(&value, full, "is not a known setting");
+          return;
+        }
+      }
+    }
+  }
+
+  void Fail(const toml::node* node, const std::string& key, const std::string& why) {
+    if (!status_.ok()) return;
+    status_ = absl::InvalidArgumentError(absl::StrCat(
+        file_, ":", node->source().begin.line, ": '", key, "' ", why));
+  }
+
+  const Status& status() const { return status_; }
+
+ private:
+  const toml::table& root_;
+  std::string file_;
+  std::set<std::string> bound_;
+  Status status_;
+};
+
+void BindAll(Binder& b, Config& c) {
+  b.Bind("pg", "dsn", &c.pg.dsn);
+  b.Bind("pg", "slot", &c.pg.slot);
+  b.Bind("pg", "publication", &c.pg.publication);
+  b.Bind("pg", "application_name", &c.pg.application_name);
+  b.Bind("pg", "statement_timeout_ms", &c.pg.statement_timeout_ms);
+  b.Bind("pg", "lock_timeout_ms", &c.pg.lock_timeout_ms);
+  b.Bind("risk", "url", &c.risk.url);
+  b.Bind("risk", "token", &c.risk.token);
+  b.Bind("risk", "timeout_ms", &c.risk.timeout_ms);
+  b.Bind("risk", "max_in_flight", &c.risk.max_in_flight);
+  b.Bind("risk", "max_attempts", &c.risk.max_attempts);
+  b.Bind("risk", "backoff_base_ms", &c.risk.backoff_base_ms);
+  b.Bind("risk", "backoff_max_ms", &c.risk.backoff_max_ms);
+  b.Bind("risk", "retry_budget_ratio", &c.risk.retry_budget_ratio);
+  b.Bind("risk", "retry_budget_min_per_s", &c.risk.retry_budget_min_per_s);
+  b.Bind("risk", "rate_limit_per_s", &c.risk.rate_limit_per_s);
+  b.Bind("risk", "breaker_window", &c.risk.breaker_window);
+  b.Bind("risk", "breaker_failure_ratio", &c.risk.breaker_failure_ratio);
+  b.Bind("risk", "breaker_min_calls", &c.risk.breaker_min_calls);
+  b.Bind("risk", "breaker_open_ms", &c.risk.breaker_open_ms);
+  b.Bind("risk", "request_deadline_ms", &c.risk.request_deadline_ms);
+  b.Bind("stream", "policy_file", &c.stream.policy_file);
+  b.Bind("stream", "batch_max", &c.stream.batch_max);
+  b.Bind("stream", "batch_max_ms", &c.stream.batch_max_ms);
+  b.Bind("stream", "status_interval_ms", &c.stream.status_interval_ms);
+  b.Bind("stream", "sweep_interval_s", &c.stream.sweep_interval_s);
+  b.Bind("stream", "sweep_threshold_s", &c.stream.sweep_threshold_s);
+  b.Bind("stream", "sweep_limit", &c.stream.sweep_limit);
+  b.Bind("stream", "reconnect_max_backoff_ms", &c.stream.reconnect_max_backoff_ms);
+  b.Bind("stream", "on_provider_failure", &c.stream.on_provider_failure);
+  b.Bind("http", "addr", &c.http.addr);
+  b.Bind("http", "auth_token", &c.http.auth_token);
+  b.Bind("metrics", "statsd_enabled", &c.metrics.statsd_enabled);
+  b.Bind("metrics", "statsd_addr", &c.metrics.statsd_addr);
+  b.Bind("metrics", "tags", &c.metrics.tags);
+  b.Bind("metrics", "flush_interval_ms", &c.metrics.flush_interval_ms);
+  b.Bind("log", "level", &c.log.level);
+  b.Bind("lake", "dir", &c.lake.dir);
+}
+
+// `VAR` or, when unset, the trimmed contents of the file named by `VAR_FILE`.
+StatusOr<std::optional<std::string>> Secret(const EnvLookup& env, const std::string& var) {
+  if (auto v = env(var)) return v;
+  auto file = env(var + "_FILE");
+  if (!file) return std::optional<std::string>();
+  std::ifstream in(*file);
+  if (!in) return absl::NotFoundError(absl::StrCat(var, "_FILE: cannot read ", *file));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return std::optional<std::string>(s);
+}
+
+Status ApplyEnv(const EnvLookup& env, Config& c) {
+  struct Item {
+    const char* var;
+    std::string* field;
+  };
+  const Item items[] = {
+      {"LASTRO_PG_DSN", &c.pg.dsn},           {"LASTRO_RISK_URL", &c.risk.url},
+      {"LASTRO_RISK_TOKEN", &c.risk.token},   {"LASTRO_HTTP_ADDR", &c.http.addr},
+      {"LASTRO_HTTP_TOKEN", &c.http.auth_token}, {"LASTRO_LAKE_DIR", &c.lake.dir},
+      {"LASTRO_STATSD_ADDR", &c.metrics.statsd_addr}, {"LASTRO_LOG_LEVEL", &c.log.level},
+  };
+  for (const Item& item : items) {
+    LASTRO_ASSIGN_OR_RETURN(auto value, Secret(env, item.var));
+    if (value) *item.field = *value;
+  }
+  return absl::OkStatus();
+}
+
+Status Validate(const Config& c) {
+  auto positive = [](int v, const char* name) -> Status {
+    if (v <= 0) return absl::InvalidArgumentError(absl::StrCat("'", name, "' must be > 0"));
+    return absl::OkStatus();
+  };
+  LASTRO_RETURN_IF_ERROR(positive(c.risk.timeout_ms, "risk.timeout_ms"));
+  LASTRO_RETURN_IF_ERROR(positive(c.risk.max_in_flight, "risk.max_in_flight"));
+  LASTRO_RETURN_IF_ERROR(positive(c.risk.max_attempts, "risk.max_attempts"));
+  LASTRO_RETURN_IF_ERROR(positive(c.stream.batch_max, "stream.batch_max"));
+  LASTRO_RETURN_IF_ERROR(positive(c.stream.batch_max_ms, "stream.batch_max_ms"));
+  LASTRO_RETURN_IF_ERROR(positive(c.stream.sweep_interval_s, "stream.sweep_interval_s"));
+  LASTRO_RETURN_IF_ERROR(positive(c.stream.sweep_limit, "stream.sweep_limit"));
+  if (c.stream.on_provider_failure != "MANUAL_REVIEW" && c.stream.on_provider_failure != "FAILED") {
+    return absl::InvalidArgumentError(
+        "'stream.on_provider_failure' must be MANUAL_REVIEW or FAILED");
+  }
+  if (c.risk.breaker_failure_ratio <= 0 || c.risk.breaker_failure_ratio > 1) {
+    return absl::InvalidArgumentError("'risk.breaker_failure_ratio' must be in (0, 1]");
+  }
+  static const std::set<std::string> kLevels = {"debug", "info", "warn", "error"};
+  if (!kLevels.count(c.log.level)) {
+    return absl::InvalidArgumentError("'log.level' must be debug, info, warn or error");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+EnvLookup ProcessEnv() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr || *v == '\0') return std::nullopt;
+    return std::string(v);
+  };
+}
+
+std::string ConfigPathFrom(const std::string& flag_value, const EnvLookup& env) {
+  if (!flag_value.empty()) return flag_value;
+  return env("LASTRO_CONFIG").value_or("");
+}
+
+StatusOr<Config> LoadConfig(const std::string& path, const EnvLookup& env) {
+  Config config;
+  if (!path.empty()) {
+    std::ifstream probe(path);
+    if (!probe) return absl::NotFoundError(absl::StrCat("config file not found: ", path));
+    toml::table parsed;
+    try {
+      parsed = toml::parse_file(path);
+    } catch (const toml::parse_error& err) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", err.source().begin.line, ": ",
+                                                     std::string(err.description())));
+    }
+    Binder binder(parsed, path);
+    BindAll(binder, config);
+    binder.CheckUnknown();
+    LASTRO_RETURN_IF_ERROR(binder.status());
+  }
+  LASTRO_RETURN_IF_ERROR(ApplyEnv(env, config));
+  LASTRO_RETURN_IF_ERROR(Validate(config));
+  return config;
+}
+
+}  // namespace lastro

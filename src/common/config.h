@@ -1,0 +1,99 @@
+// Lastro's configuration: one TOML file plus environment overrides.
+//
+// Every setting has a default (documented in lastro.example.toml), so an empty or
+// missing file is valid. Precedence: built-in default < TOML file < environment.
+// Secrets (DSNs, tokens) should come from the environment, or from a file named by
+// the `<VAR>_FILE` variant of the variable (e.g. LASTRO_PG_DSN_FILE).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+
+namespace lastro {
+
+struct PgConfig {
+  std::string dsn = "host=127.0.0.1 port=5432 dbname=lastro";  // LASTRO_PG_DSN
+  std::string slot = "lastro_decisions";
+  std::string publication = "lastro_requests";
+  std::string application_name = "lastro";
+  int statement_timeout_ms = 30000;
+  int lock_timeout_ms = 5000;
+};
+
+struct RiskConfig {
+  std::string url = "http://127.0.0.1:8091";  // LASTRO_RISK_URL
+  std::string token;                          // LASTRO_RISK_TOKEN
+  int timeout_ms = 2000;                      // per call
+  int max_in_flight = 256;                    // backpressure bound
+  int max_attempts = 4;                       // first call + retries
+  int backoff_base_ms = 50;
+  int backoff_max_ms = 2000;
+  double retry_budget_ratio = 0.2;            // retries per first attempt, long run
+  int retry_budget_min_per_s = 10;
+  double rate_limit_per_s = 0;                // 0 = unlimited
+  int breaker_window = 50;                    // calls observed
+  double breaker_failure_ratio = 0.5;
+  int breaker_min_calls = 20;
+  int breaker_open_ms = 5000;
+  int request_deadline_ms = 30000;            // overall, incl. waiting on an open breaker
+};
+
+struct StreamConfig {
+  std::string policy_file = "config/policy.toml";
+  int batch_max = 500;             // decisions per write transaction
+  int batch_max_ms = 20;           // max wait before a partial batch is written
+  int status_interval_ms = 1000;   // standby status updates to the server
+  int sweep_interval_s = 30;       // reconciliation sweep period
+  int sweep_threshold_s = 120;     // PENDING older than this is re-queued
+  int sweep_limit = 1000;          // rows per sweep
+  int reconnect_max_backoff_ms = 10000;
+  std::string on_provider_failure = "MANUAL_REVIEW";  // or FAILED
+};
+
+struct HttpConfig {
+  std::string addr = "127.0.0.1:8080";  // LASTRO_HTTP_ADDR
+  std::string auth_token;               // LASTRO_HTTP_TOKEN
+};
+
+struct MetricsConfig {
+  bool statsd_enabled = true;
+  std::string statsd_addr = "127.0.0.1:8125";  // LASTRO_STATSD_ADDR
+  std::string tags = "service:lastro";         // comma-separated k:v
+  int flush_interval_ms = 10000;
+};
+
+struct LogConfig {
+  std::string level = "info";  // LASTRO_LOG_LEVEL: debug|info|warn|error
+};
+
+struct LakeConfig {
+  std::string dir = "build/var/lake";  // LASTRO_LAKE_DIR
+};
+
+struct Config {
+  PgConfig pg;
+  RiskConfig risk;
+  StreamConfig stream;
+  HttpConfig http;
+  MetricsConfig metrics;
+  LogConfig log;
+  LakeConfig lake;
+};
+
+// Reads a variable; returns nullopt when unset. Injected so tests need no setenv.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup ProcessEnv();
+
+// Loads `path` (empty = defaults only) and applies environment overrides.
+// Errors: kNotFound (file named but absent), kInvalidArgument (syntax error, unknown
+// key, wrong type, out-of-range value; the message names the file, line and key).
+StatusOr<Config> LoadConfig(const std::string& path, const EnvLookup& env);
+
+// Path from `--config` when given, else $LASTRO_CONFIG, else "" (defaults).
+std::string ConfigPathFrom(const std::string& flag_value, const EnvLookup& env);
+
+}  // namespace lastro
