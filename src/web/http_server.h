@@ -7,11 +7,16 @@
 // IO threads (e.g. a simulated latency) without holding a thread.
 //
 // Behaviour every route gets for free:
-//   - unknown path -> 404, known path with another method -> 405 (JSON `{"error": ...}`);
-//   - bodies above `max_body_bytes` -> 413; malformed HTTP -> 400, connection closed;
-//   - security headers (CSP, X-Content-Type-Options, X-Frame-Options, Referrer-Policy);
+//   - unknown path -> 404, known path with another method -> 405 with `Allow`
+//     (JSON `{"error": ...}`);
+//   - bodies above `max_body_bytes` -> 413; malformed HTTP -> 400; both close the
+//     connection. A bad percent-escape or a "." / ".." path segment -> 400;
+//   - security headers (CSP, X-Content-Type-Options, X-Frame-Options, Referrer-Policy),
+//     and `Cache-Control: no-store` on JSON responses;
 //   - optional bearer-token / basic auth (401 with a message) except for `public_paths`;
-//   - keep-alive, idle timeout.
+//     checked before routing, so unauthenticated clients cannot probe which paths exist;
+//   - keep-alive, `Expect: 100-continue`, idle timeout;
+//   - a handler that throws, or drops its Responder without answering, yields a 500.
 #pragma once
 
 #include <chrono>
@@ -28,19 +33,23 @@
 
 namespace lastro::web {
 
+// One request, as handed to a handler. Valid only during the handler call: copy what
+// must outlive it.
 struct Request {
-  std::string method;                         // "GET", "POST", ...
-  std::string target;                         // raw target, e.g. "/api/x?a=1"
-  std::string path;                           // decoded path without the query
-  std::map<std::string, std::string> query;   // decoded query parameters
-  std::map<std::string, std::string> headers; // lower-cased names
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // raw target, e.g. "/api/x?a=1"
+  std::string path;                            // decoded path without the query
+  std::map<std::string, std::string> query;    // decoded ('+' is a space); a repeat wins
+  std::map<std::string, std::string> headers;  // lower-cased names; repeats joined by ", "
   std::string body;
-  std::string remote;                         // "ip:port" of the peer
+  std::string remote;  // "ip:port" of the peer
 
   // Header value by lower-case name, or `fallback`.
   std::string Header(const std::string& name, const std::string& fallback = "") const;
 };
 
+// A complete response. Statuses outside 200..599 are sent as 500. Extra headers
+// replace a default header of the same name; those containing CR or LF are dropped.
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
@@ -53,30 +62,47 @@ struct Response {
 };
 
 // Server-Sent Events (or any chunked stream) to one client. Thread-safe.
+// The body is chunked (close-delimited for HTTP/1.0 clients) and the response carries
+// `Connection: close`: the connection ends with the stream.
 // Writes are queued up to the limit given to `OpenStream`; a client that falls
 // further behind is disconnected (Write returns false) so it cannot block others.
+// A write that makes no progress for `idle_timeout` also disconnects the client; an
+// open stream with nothing to write is never timed out.
+// The object may outlive the connection and the server; it then only returns false.
 class EventStream {
  public:
   virtual ~EventStream() = default;
-  // Queues `data` (already formatted, e.g. "id: 5\ndata: {...}\n\n").
-  // Returns false when the stream is closed or the client is too slow (then closed).
+  // Queues `data` (already formatted, e.g. "id: 5\ndata: {...}\n\n"). Never blocks.
+  // Bytes count against the limit until the socket has taken them. Empty data is a
+  // no-op. Returns false when the stream is closed or the client is too slow (then
+  // the connection is dropped without the terminating chunk).
   virtual bool Write(std::string data) = 0;
-  // Ends the response. Idempotent.
+  // Ends the response after the queued data has been sent. Idempotent.
   virtual void Close() = 0;
+  // True once Close() was called or the stream ended (client gone, too slow, Stop()).
   virtual bool closed() const = 0;
-  // Called once, on an IO thread, when the stream ends for any reason.
+  // Called once, on an IO thread, when the stream ends for any reason: client hung up,
+  // queue overflow, Close() completed, or the server stopped. Registering after the
+  // end runs the callback soon on an IO thread (unless the server has stopped).
+  // A later call replaces a callback that has not run yet.
   virtual void OnClose(std::function<void()> callback) = 0;
 };
 
-// Answers one request. Copyable; exactly one of Send/OpenStream must be called
-// once (later calls are ignored). May be called from any thread.
+// Answers one request. Created by the server for each handler call. Copyable; exactly
+// one of Send/OpenStream must be called once (later calls are ignored). May be called
+// from any thread, at any later time; once the connection is gone or the server has
+// stopped, calls are silently dropped. If every copy is destroyed unanswered, the
+// client gets a 500. Keeping a Responder does not keep the server alive, but is safe
+// after the server is destroyed.
 class Responder {
  public:
   class Impl;
   explicit Responder(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
   void Send(Response response) const;
-  // Starts a streaming response with `head`'s status and headers (its body is
-  // ignored). `max_queued_bytes` bounds the per-client queue.
+  // Starts a streaming response with `head`'s status, content type and headers (its
+  // body is ignored; `Cache-Control: no-cache` and `X-Accel-Buffering: no` are added).
+  // `max_queued_bytes` bounds the per-client queue. If the request was already
+  // answered, returns a stream that is already closed.
   std::shared_ptr<EventStream> OpenStream(Response head, size_t max_queued_bytes) const;
 
  private:
@@ -86,39 +112,53 @@ class Responder {
 using Handler = std::function<void(const Request&, Responder)>;
 
 struct ServerOptions {
-  std::string addr = "127.0.0.1:8080";  // host:port; port 0 picks a free one
-  int threads = 1;
+  // "host:port" or "[v6]:port"; host is an IP literal, "localhost", or "*"/"" for any
+  // IPv4 address (no DNS). Port 0 picks a free one.
+  std::string addr = "127.0.0.1:8080";
+  int threads = 1;  // IO threads, >= 1
   size_t max_body_bytes = 1 << 20;
+  // Closes a connection waiting this long for a request (or its rest), or unable to
+  // write for this long. Not applied while a handler is working or a stream is idle.
   std::chrono::milliseconds idle_timeout{60000};
   // When non-empty, requests need `Authorization: Bearer <token>` (or basic auth
-  // with this token as password), except paths listed in `public_paths`.
+  // with this token as password, any user name), except paths listed in
+  // `public_paths` (exact, or prefix when ending with '*'). Compared in constant time.
   std::string auth_token;
   std::vector<std::string> public_paths = {"/healthz", "/readyz"};
   // Content-Security-Policy sent with every response.
-  std::string csp = "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                    "script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
+  std::string csp =
+      "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+      "script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
 };
 
+// Create/Route/Start/Stop/destruction belong to the owning thread and must not run
+// concurrently with each other, nor on an IO thread (Stop would join itself).
 class HttpServer {
  public:
-  // Binds the address. Errors: kInvalidArgument (bad address), kUnavailable (in use).
+  // Binds and listens at once (so port() is known), but accepts only after Start().
+  // Errors: kInvalidArgument (bad address, threads < 1, idle_timeout <= 0),
+  // kUnavailable (cannot bind, e.g. address in use).
   static StatusOr<std::unique_ptr<HttpServer>> Create(const ServerOptions& options);
   ~HttpServer();  // Stops and joins.
 
-  // Registers a handler. `path` is exact, or a prefix when it ends with '*'.
-  // Call before Start(). Not thread-safe.
+  // Registers a handler. `path` is exact, or a prefix when it ends with '*'; an exact
+  // route beats a prefix, a longer prefix beats a shorter one. Handlers run on IO
+  // threads and must not block. Call before Start(); later calls are ignored.
   void Route(const std::string& method, const std::string& path, Handler handler);
 
-  // Starts the IO threads. Returns at once.
+  // Starts the IO threads. Returns at once. kFailedPrecondition if already started
+  // or stopped (a server is not restartable).
   Status Start();
-  // Stops accepting, closes connections and joins the threads. Idempotent.
+  // Stops accepting, closes connections (firing OnClose of open streams), drops
+  // pending RunAfter callbacks and joins the threads once running handlers return.
+  // Idempotent.
   void Stop();
 
   // The bound port (useful with port 0).
   uint16_t port() const;
-  // Runs `fn` on an IO thread after `delay`. Thread-safe.
+  // Runs `fn` on an IO thread after `delay`. Thread-safe. Dropped if Stop() comes first.
   void RunAfter(std::chrono::milliseconds delay, std::function<void()> fn);
-  // Runs `fn` on an IO thread soon. Thread-safe.
+  // Runs `fn` on an IO thread soon. Thread-safe. Dropped after Stop() has begun.
   void Post(std::function<void()> fn);
 
  private:

@@ -1,0 +1,68 @@
+#include <cstdio>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "sim/request_generator.h"
+#include "sim/risk_api_sim.h"
+
+namespace lastro::cli {
+
+void RegisterSim(CLI::App& app, GlobalFlags& flags, int& exit_code) {
+  CLI::App* sim = app.add_subcommand("sim", "Simulators of the outside world");
+  sim->require_subcommand(1);
+
+  static sim::RiskApiSimOptions risk;
+  static int risk_port = 8091;
+  CLI::App* r = sim->add_subcommand("risk-api", "The third-party risk-assessment API");
+  r->add_option("--port", risk_port, "Port on 127.0.0.1 (0 = any free)")->capture_default_str();
+  r->add_option("--latency-ms", risk.latency_ms, "Mean latency")->capture_default_str();
+  r->add_option("--jitter-ms", risk.jitter_ms, "Latency standard deviation")->capture_default_str();
+  r->add_option("--error-rate", risk.error_rate, "Share of 5xx answers")->capture_default_str();
+  r->add_option("--rate-429", risk.rate_429, "Share of 429 answers")->capture_default_str();
+  r->add_option("--timeout-rate", risk.timeout_rate, "Share of calls that hang")->capture_default_str();
+  r->add_option("--threads", risk.threads, "IO threads")->capture_default_str();
+  r->add_option("--seed", risk.seed, "Random seed")->capture_default_str();
+  r->callback([&] {
+    auto run = [&]() -> Status {
+      if (const char* token = std::getenv("LASTRO_RISK_TOKEN")) risk.token = token;
+      risk.addr = "127.0.0.1:" + std::to_string(risk_port);
+      LASTRO_ASSIGN_OR_RETURN(auto server, sim::RiskApiSim::Create(risk));
+      LASTRO_RETURN_IF_ERROR(server->Start());
+      std::printf("{\"listening\":\"127.0.0.1:%u\"}\n", unsigned(server->port()));
+      std::fflush(stdout);
+      while (!StopFlag()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      server->Stop();
+      return absl::OkStatus();
+    };
+    exit_code = Finish(run());
+  });
+
+  static sim::RequestGeneratorOptions gen;
+  CLI::App* q = sim->add_subcommand("requests", "The app: customers and credit requests");
+  q->add_option("--config", flags.config_path, "TOML config file (or LASTRO_CONFIG)");
+  q->add_option("--rate", gen.rate, "Requests per second (0 = as fast as possible)")
+      ->capture_default_str();
+  q->add_option("--duration", gen.duration_s, "Seconds to run (0 = until Ctrl-C or --count)");
+  q->add_option("--count", gen.count, "Number of requests, then stop");
+  q->add_option("--customers", gen.customers, "Customer pool size")->capture_default_str();
+  q->add_option("--clients", gen.clients, "Concurrent connections")->capture_default_str();
+  q->add_option("--days", gen.days, "Spread created_at over the last N days (history)");
+  q->add_option("--seed", gen.seed, "Random seed")->capture_default_str();
+  q->callback([&, q] {
+    auto run = [&]() -> Status {
+      LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
+      gen.dsn = config.pg.dsn;
+      if (gen.count > 0 && !q->count("--rate")) gen.rate = 0;
+      LASTRO_ASSIGN_OR_RETURN(auto report, sim::RunRequestGenerator(gen, StopFlag()));
+      nlohmann::json out = {{"inserted", report.inserted}, {"customers", report.customers},
+                            {"errors", report.errors}, {"elapsed_s", report.elapsed_s}};
+      std::printf("%s\n", out.dump().c_str());
+      return absl::OkStatus();
+    };
+    exit_code = Finish(run());
+  });
+}
+
+}  // namespace lastro::cli

@@ -1,0 +1,21 @@
+#include "cli/command.h"
+#include "decide/stream_service.h"
+
+namespace lastro::cli {
+
+void RegisterStream(CLI::App& app, GlobalFlags& flags, int& exit_code) {
+  CLI::App* stream = app.add_subcommand(
+      "stream", "Decide credit requests in real time from PostgreSQL logical replication");
+  stream->add_option("--config", flags.config_path, "TOML config file (or LASTRO_CONFIG)");
+  stream->callback([&] {
+    auto run = [&]() -> Status {
+      LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
+      decide::StreamServiceOptions options;
+      options.config = config;
+      return decide::RunStreamService(options, StopFlag());
+    };
+    exit_code = Finish(run());
+  });
+}
+
+}  // namespace lastro::cli

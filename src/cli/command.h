@@ -1,0 +1,39 @@
+// Shared plumbing for subcommands: flags common to all, config loading, the
+// stop flag set by SIGINT/SIGTERM, and the exit-code convention (0 = success,
+// non-zero with a one-line reason on stderr).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "common/config.h"
+#include "common/status.h"
+
+namespace lastro::cli {
+
+struct GlobalFlags {
+  std::string config_path;  // --config / LASTRO_CONFIG
+};
+
+// Set by SIGINT/SIGTERM.
+std::atomic<bool>& StopFlag();
+void InstallSignalHandlers();
+
+// Loads the configuration named by the flags (or the environment), and sets up
+// logging from it.
+StatusOr<Config> LoadConfigFor(const GlobalFlags& flags);
+
+// Runs `body` and turns its status into the process exit code.
+int Finish(const Status& status);
+
+// Registration of each family of subcommands (one file each). `exit_code` is
+// set by whichever subcommand runs.
+void RegisterDb(CLI::App& app, GlobalFlags& flags, int& exit_code);
+void RegisterStream(CLI::App& app, GlobalFlags& flags, int& exit_code);
+void RegisterCdc(CLI::App& app, GlobalFlags& flags, int& exit_code);
+void RegisterSim(CLI::App& app, GlobalFlags& flags, int& exit_code);
+
+}  // namespace lastro::cli

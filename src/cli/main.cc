@@ -1,0 +1,24 @@
+// lastro: one binary, one subcommand per job. No business logic here: flags
+// become options, options go to the owning subsystem's Run function.
+#include <cstdio>
+
+#include "cli/command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Lastro — credit data platform"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("lastro ") + LASTRO_VERSION);
+  lastro::cli::GlobalFlags flags;
+  int exit_code = 0;
+  lastro::cli::RegisterDb(app, flags, exit_code);
+  lastro::cli::RegisterStream(app, flags, exit_code);
+  lastro::cli::RegisterCdc(app, flags, exit_code);
+  lastro::cli::RegisterSim(app, flags, exit_code);
+  lastro::cli::InstallSignalHandlers();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}
