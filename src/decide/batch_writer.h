@@ -32,7 +32,7 @@ struct BatchWriterOptions {
   std::string application_name = "lastro-stream-writer";
   int batch_max = 500;
   std::chrono::milliseconds batch_max_wait{20};
-  std::chrono::milliseconds max_backoff{10000};
+  std::chrono::milliseconds max_backoff{5000};
   int statement_timeout_ms = 30000;
 };
 

@@ -126,7 +126,20 @@ struct Pipeline::Impl {
     bool in_txn = false;
     int64_t txn_commit_us = 0;
     std::vector<CapturedRequest> txn;
+    auto db_failing_since = std::chrono::steady_clock::time_point::max();
     while (!stop) {
+      // While decisions cannot be written, nothing can be confirmed; holding the
+      // replication connection then would also block a clean server shutdown
+      // (the walsender waits for our confirmation). Let go and reconnect later;
+      // the server resends what was not confirmed.
+      if (writer->db_ok() && dispatcher->db_ok()) {
+        db_failing_since = std::chrono::steady_clock::time_point::max();
+      } else if (db_failing_since == std::chrono::steady_clock::time_point::max()) {
+        db_failing_since = std::chrono::steady_clock::now();
+      } else if (std::chrono::steady_clock::now() - db_failing_since > std::chrono::seconds(1)) {
+        return absl::UnavailableError(
+            "database unavailable for decisions; releasing the replication connection");
+      }
       LASTRO_ASSIGN_OR_RETURN(auto msg, stream->Next(std::chrono::milliseconds(100)));
       if (msg) {
         auto decoded = capture::DecodeMessage(msg->payload);

@@ -87,6 +87,8 @@ struct RiskClient::Impl {
         retries(reg.GetCounter("lastro.risk.retries", "Risk provider retries")),
         in_flight_gauge(reg.GetGauge("lastro.risk.in_flight", "Risk requests outstanding")),
         circuit_open(reg.GetGauge("lastro.risk.circuit_open", "1 while the breaker is open")),
+        breaker_opened(reg.GetCounter("lastro.risk.breaker_opened",
+                                      "Times the circuit breaker opened")),
         latency(reg.GetHistogram("lastro.risk.latency.ms", "Risk provider call latency (ms)")) {}
 
   void Loop();
@@ -117,6 +119,7 @@ struct RiskClient::Impl {
   metrics::Counter& retries;
   metrics::Gauge& in_flight_gauge;
   metrics::Gauge& circuit_open;
+  metrics::Counter& breaker_opened;
   metrics::Histogram& latency;
 
   mutable std::mutex mu;  // guards queue, outstanding, stopped
@@ -284,11 +287,15 @@ void RiskClient::Impl::OnCallDone(Pending& p, CURLcode code) {
     if (j.is_object() && j.contains("error") && j["error"].is_string()) {
       detail = ": " + pii::Redact(j["error"].get<std::string>());
     }
-    Finish(p,
-           absl::InvalidArgumentError("risk provider rejected request " +
-                                      std::to_string(p.request.request_id) + " with HTTP " +
-                                      std::to_string(http) + detail),
-           "rejected");
+    std::string message = "risk provider rejected request " + std::to_string(p.request.request_id) +
+                          " with HTTP " + std::to_string(http) + detail;
+    if (http == 401 || http == 403) {
+      // Our credentials, not this request, are wrong: every request would fail the
+      // same way, so tell the caller to stop and alert rather than dead-letter.
+      Finish(p, absl::FailedPreconditionError(message + " (check risk.token)"), "unauthorized");
+    } else {
+      Finish(p, absl::InvalidArgumentError(message), "rejected");
+    }
     return;
   }
   if (code == CURLE_OPERATION_TIMEDOUT) {
@@ -370,6 +377,7 @@ void RiskClient::Impl::PublishHealth() {
   CircuitBreaker::State s = breaker.state();
   circuit_open.Set(s == CircuitBreaker::State::kOpen ? 1 : 0);
   if (s != last_state) {
+    if (s == CircuitBreaker::State::kOpen) breaker_opened.Add();
     log::Warn("risk circuit breaker changed state",
               {{"from", CircuitBreaker::StateName(last_state)},
                {"to", CircuitBreaker::StateName(s)},

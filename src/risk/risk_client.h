@@ -16,7 +16,8 @@
 // Metrics (in the given registry):
 //   lastro.risk.calls{outcome=ok|http_5xx|http_429|http_4xx|timeout|network}  counter
 //   lastro.risk.retries                                                       counter
-//   lastro.risk.giveups{reason=attempts|retry_budget|deadline|rejected|invalid_response}
+//   lastro.risk.giveups{reason=attempts|retry_budget|deadline|rejected|unauthorized|
+//                       invalid_response}
 //   lastro.risk.in_flight (gauge), lastro.risk.circuit_open (gauge 0/1),
 //   lastro.risk.latency.ms (histogram, per HTTP call).
 // The CPF is sent to the provider only: never logged, never in metrics or errors.

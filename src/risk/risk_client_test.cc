@@ -170,13 +170,14 @@ TEST_F(RiskClientTest, SendsIdempotencyKeyAndBearerToken) {
   EXPECT_EQ(calls[1]["key"], "778");
 }
 
-TEST_F(RiskClientTest, MissingTokenIsAPermanentRejection) {
+TEST_F(RiskClientTest, MissingTokenIsAFailedPreconditionNotRetried) {
   sim_options_.token = "s3cret";
   Start();
   ScoreResult r = Score(Request(1));
-  EXPECT_TRUE(absl::IsInvalidArgument(r.assessment.status())) << r.assessment.status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(r.assessment.status())) << r.assessment.status();
   EXPECT_NE(r.assessment.status().message().find("HTTP 401"), std::string::npos);
   EXPECT_EQ(r.attempts, 1);
+  EXPECT_EQ(Count("lastro.risk.giveups", {{"reason", "unauthorized"}}), 1);
 }
 
 TEST_F(RiskClientTest, RetriesOn503ThenSucceeds) {

@@ -36,9 +36,11 @@ struct Assessment {
 
 // The final outcome of one Submit().
 //   assessment: the Assessment, or
-//     kInvalidArgument  - the provider rejected the request (4xx other than 429) or
+//     kInvalidArgument  - the provider rejected the request (4xx other than 401,
+//                         403 and 429) or
 //                         answered 200 with a body we cannot use: do not retry,
 //                         dead-letter / manual review;
+//     kFailedPrecondition - HTTP 401/403: our token is wrong; stop and alert;
 //     kUnavailable      - retries exhausted (attempts, retry budget): retry later;
 //     kDeadlineExceeded - request_deadline_ms elapsed (e.g. waiting on an open breaker);
 //     kCancelled        - the client was shut down first.

@@ -29,7 +29,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 
-constexpr size_t kHeaderLimit = 16 * 1024;
+constexpr size_t kHeaderLimit = size_t{16} * 1024;
 // How long a server-closed connection keeps reading (and discarding) so that the
 // peer gets our final response instead of a reset.
 constexpr std::chrono::seconds kLingerTimeout{2};
@@ -46,13 +46,17 @@ bool IsJson(std::string_view content_type) {
 void ApplyHeaders(const ServerOptions& options, const Response& r, bool streaming,
                   http::response_header<>& h) {
   int status = r.status;
-  if (status < 200 || status > 599) status = 500;
+  if (status < 200 || status > 599) {
+    status = 500;
+  }
   h.result(static_cast<unsigned>(status));
   h.set(http::field::server, "lastro");
   if (!r.content_type.empty() && !HasLineBreak(r.content_type)) {
     h.set(http::field::content_type, r.content_type);
   }
-  if (!options.csp.empty()) h.set("Content-Security-Policy", options.csp);
+  if (!options.csp.empty()) {
+    h.set("Content-Security-Policy", options.csp);
+  }
   h.set("X-Content-Type-Options", "nosniff");
   h.set("X-Frame-Options", "DENY");
   h.set("Referrer-Policy", "no-referrer");
@@ -63,11 +67,15 @@ void ApplyHeaders(const ServerOptions& options, const Response& r, bool streamin
     h.set(http::field::cache_control, "no-store");
   }
   for (const auto& [name, value] : r.headers) {
-    if (!HasLineBreak(name) && !HasLineBreak(value)) h.erase(name);
+    if (!HasLineBreak(name) && !HasLineBreak(value)) {
+      h.erase(name);
+    }
   }
   for (const auto& [name, value] : r.headers) {
     // Dropped rather than sent: a CR/LF here would let input split the response.
-    if (!name.empty() && !HasLineBreak(name) && !HasLineBreak(value)) h.insert(name, value);
+    if (!name.empty() && !HasLineBreak(name) && !HasLineBreak(value)) {
+      h.insert(name, value);
+    }
   }
 }
 
@@ -76,7 +84,9 @@ std::string FormatStreamHead(const ServerOptions& options, const Response& head,
   http::response<http::empty_body> res;
   res.version(version);
   ApplyHeaders(options, head, /*streaming=*/true, res);
-  if (chunked) res.chunked(true);
+  if (chunked) {
+    res.chunked(true);
+  }
   // A stream owns its connection to the end: the client reconnects for the next one.
   res.keep_alive(false);
   std::ostringstream os;
@@ -177,15 +187,23 @@ void Connection::Start() {
 }
 
 void Connection::Close() {
-  if (phase_ == Phase::kClosed) return;
+  if (phase_ == Phase::kClosed) {
+    return;
+  }
   phase_ = Phase::kClosed;
   stream_.close();
-  if (registered_) core_->Forget(this);
-  if (stream_state_) std::exchange(stream_state_, nullptr)->Ended();
+  if (registered_) {
+    core_->Forget(this);
+  }
+  if (stream_state_) {
+    std::exchange(stream_state_, nullptr)->Ended();
+  }
 }
 
 void Connection::DoReadHeader() {
-  if (phase_ == Phase::kClosed) return;
+  if (phase_ == Phase::kClosed) {
+    return;
+  }
   phase_ = Phase::kReading;
   parser_.emplace();
   parser_->body_limit(core_->options().max_body_bytes);
@@ -197,12 +215,16 @@ void Connection::DoReadHeader() {
 }
 
 void Connection::OnHeader(beast::error_code ec) {
-  if (ec) return HandleReadError(ec);
+  if (ec) {
+    return HandleReadError(ec);
+  }
   if (!parser_->is_done() && beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
     stream_.expires_after(core_->options().idle_timeout);
     net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                       if (ec) return self->Close();
+                       if (ec) {
+                         return self->Close();
+                       }
                        self->ReadBody();
                      });
     return;
@@ -211,11 +233,15 @@ void Connection::OnHeader(beast::error_code ec) {
 }
 
 void Connection::ReadBody() {
-  if (parser_->is_done()) return OnRequest();
+  if (parser_->is_done()) {
+    return OnRequest();
+  }
   stream_.expires_after(core_->options().idle_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code ec, size_t) {
-                     if (ec) return self->HandleReadError(ec);
+                     if (ec) {
+                       return self->HandleReadError(ec);
+                     }
                      self->OnRequest();
                    });
 }
@@ -256,67 +282,39 @@ void Connection::OnRequest() {
   req.remote = remote_;
   for (const auto& field : msg) {
     std::string name(field.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : name) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
     auto [it, inserted] = req.headers.emplace(std::move(name), std::string(field.value()));
-    if (!inserted) it->second.append(", ").append(field.value());
+    if (!inserted) {
+      it->second.append(", ").append(field.value());
+    }
   }
   req.body = std::move(msg.body());
 
-  std::string_view target = req.target;
-  if (target.empty() || target.front() != '/') {
-    return SendResponse(Response::Error(400, "request target must be an absolute path"), false);
+  if (std::optional<Response> refusal = Screen(core_->options(), core_->router(), &req)) {
+    return SendResponse(std::move(*refusal), false);
   }
-  size_t q = target.find('?');
-  auto path = PercentDecode(target.substr(0, q), /*plus_is_space=*/false);
-  if (!path || IsUnsafePath(*path)) {
-    return SendResponse(Response::Error(400, "malformed request path"), false);
-  }
-  req.path = std::move(*path);
-  if (q != std::string_view::npos && !ParseQuery(target.substr(q + 1), &req.query)) {
-    return SendResponse(Response::Error(400, "malformed query string"), false);
-  }
-
-  const ServerOptions& options = core_->options();
-  if (!options.auth_token.empty()) {
-    bool is_public = false;
-    for (const auto& p : options.public_paths)
-      is_public = is_public || PathMatchesPattern(p, req.path);
-    if (!is_public) {
-      auto it = req.headers.find("authorization");
-      if (it == req.headers.end() || !AuthorizationMatches(it->second, options.auth_token)) {
-        Response r = Response::Error(
-            401, it == req.headers.end() ? "authentication required" : "invalid credentials");
-        r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"lastro\"");
-        r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"lastro\", charset=\"UTF-8\"");
-        return SendResponse(std::move(r), false);
-      }
-    }
-  }
-
-  Router::Match match = core_->router().Find(req.method, req.path);
-  if (!match.handler) {
-    if (match.allow.empty()) {
-      return SendResponse(Response::Error(404, "no route for " + req.path), false);
-    }
-    Response r = Response::Error(405, "method " + req.method + " not allowed");
-    r.headers.emplace_back("Allow", match.allow);
-    return SendResponse(std::move(r), false);
-  }
+  const Handler* handler = core_->router().Find(req.method, req.path).handler;
   Responder responder(std::make_shared<Responder::Impl>(shared_from_this(), seq_, version_));
   try {
-    (*match.handler)(req, responder);
+    (*handler)(req, responder);
   } catch (...) {
     responder.Send(Response::Error(500, "internal error"));  // ignored if already answered
   }
 }
 
 void Connection::SendResponse(Response r, bool close) {
-  if (phase_ != Phase::kHandling) return;
+  if (phase_ != Phase::kHandling) {
+    return;
+  }
   response_ = {};
   response_.version(version_);
   ApplyHeaders(core_->options(), r, /*streaming=*/false, response_);
   unsigned status = response_.result_int();
-  if (status == 204 || status == 304) r.body.clear();
+  if (status == 204 || status == 304) {
+    r.body.clear();
+  }
   response_.body() = std::move(r.body);
   bool keep = keep_alive_ && !close && !core_->stopping();
   response_.keep_alive(keep);
@@ -325,14 +323,20 @@ void Connection::SendResponse(Response r, bool close) {
   stream_.expires_after(core_->options().idle_timeout);
   http::async_write(stream_, response_,
                     [self = shared_from_this(), keep](beast::error_code ec, size_t) {
-                      if (ec) return self->Close();
-                      if (!keep) return self->LingerClose();
+                      if (ec) {
+                        return self->Close();
+                      }
+                      if (!keep) {
+                        return self->LingerClose();
+                      }
                       self->DoReadHeader();
                     });
 }
 
 void Connection::LingerClose() {
-  if (phase_ == Phase::kClosed) return;
+  if (phase_ == Phase::kClosed) {
+    return;
+  }
   phase_ = Phase::kLingering;
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -343,7 +347,9 @@ void Connection::LingerClose() {
 void Connection::DrainUntilEof() {
   stream_.async_read_some(net::buffer(discard_),
                           [self = shared_from_this()](beast::error_code ec, size_t) {
-                            if (ec || self->phase_ != Phase::kLingering) return self->Close();
+                            if (ec || self->phase_ != Phase::kLingering) {
+                              return self->Close();
+                            }
                             self->DrainUntilEof();
                           });
 }
@@ -351,8 +357,9 @@ void Connection::DrainUntilEof() {
 void Connection::PostSend(uint64_t seq, Response response) {
   core_->PostUnlessStopped(executor_,
                            [self = shared_from_this(), seq, r = std::move(response)]() mutable {
-                             if (self->phase_ == Phase::kHandling && self->seq_ == seq)
+                             if (self->phase_ == Phase::kHandling && self->seq_ == seq) {
                                self->SendResponse(std::move(r), false);
+                             }
                            });
 }
 
@@ -363,7 +370,9 @@ void Connection::PostBeginStream(uint64_t seq, std::shared_ptr<StreamImpl> strea
 }
 
 void Connection::BeginStream(uint64_t seq, std::shared_ptr<StreamImpl> stream) {
-  if (phase_ != Phase::kHandling || seq_ != seq) return stream->Ended();
+  if (phase_ != Phase::kHandling || seq_ != seq) {
+    return stream->Ended();
+  }
   phase_ = Phase::kStreaming;
   stream_state_ = std::move(stream);
   stream_.expires_never();
@@ -376,15 +385,23 @@ void Connection::BeginStream(uint64_t seq, std::shared_ptr<StreamImpl> stream) {
 void Connection::ReadForDisconnect() {
   stream_.async_read_some(net::buffer(discard_),
                           [self = shared_from_this()](beast::error_code ec, size_t) {
-                            if (ec) return self->Close();
-                            if (self->phase_ == Phase::kStreaming) self->ReadForDisconnect();
+                            if (ec) {
+                              return self->Close();
+                            }
+                            if (self->phase_ == Phase::kStreaming) {
+                              self->ReadForDisconnect();
+                            }
                           });
 }
 
 void Connection::FlushStream() {
-  if (phase_ != Phase::kStreaming || stream_writing_) return;
+  if (phase_ != Phase::kStreaming || stream_writing_) {
+    return;
+  }
   StreamImpl::Batch batch = stream_state_->TakePending();
-  if (batch.abort) return Close();
+  if (batch.abort) {
+    return Close();
+  }
   if (batch.chunks.empty()) {
     if (batch.finish) {
       beast::error_code ec;
@@ -397,14 +414,20 @@ void Connection::FlushStream() {
   writing_payload_ = batch.payload;
   std::vector<net::const_buffer> buffers;
   buffers.reserve(writing_.size());
-  for (const std::string& s : writing_) buffers.emplace_back(s.data(), s.size());
+  for (const std::string& s : writing_) {
+    buffers.emplace_back(s.data(), s.size());
+  }
   stream_writing_ = true;
   // Only the write gets a deadline: a client that accepts no bytes for that long is gone.
   stream_.expires_after(core_->options().idle_timeout);
   net::async_write(stream_, buffers, [self = shared_from_this()](beast::error_code ec, size_t) {
     self->stream_writing_ = false;
-    if (ec) return self->Close();
-    if (self->stream_state_) self->stream_state_->Written(self->writing_payload_);
+    if (ec) {
+      return self->Close();
+    }
+    if (self->stream_state_) {
+      self->stream_state_->Written(self->writing_payload_);
+    }
     self->writing_.clear();
     self->FlushStream();
   });
@@ -425,12 +448,17 @@ void CloseConnectionAsync(const std::shared_ptr<Connection>& conn) {
 }  // namespace internal
 
 void Responder::Send(Response response) const {
-  if (!impl_ || impl_->answered.exchange(true)) return;
+  if (!impl_ || impl_->answered.exchange(true)) {
+    return;
+  }
   impl_->conn->PostSend(impl_->seq, std::move(response));
 }
 
-std::shared_ptr<EventStream> Responder::OpenStream(Response head, size_t max_queued_bytes) const {
-  if (!impl_) return nullptr;
+std::shared_ptr<EventStream> Responder::OpenStream(const Response& head,
+                                                   size_t max_queued_bytes) const {
+  if (!impl_) {
+    return nullptr;
+  }
   const auto& conn = impl_->conn;
   bool chunked = impl_->version >= 11;
   auto stream = std::make_shared<internal::StreamImpl>(conn->core(), conn->executor(), conn,

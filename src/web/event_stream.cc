@@ -24,15 +24,21 @@ StreamImpl::StreamImpl(std::shared_ptr<ServerCore> core, boost::asio::any_io_exe
 
 bool StreamImpl::Write(std::string data) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (close_requested_ || ended_) return false;
-  if (data.empty()) return true;  // an empty chunk would end a chunked body
+  if (close_requested_ || ended_) {
+    return false;
+  }
+  if (data.empty()) {
+    return true;  // an empty chunk would end a chunked body
+  }
   if (queued_payload_ + data.size() > max_queued_) {
     overflow_ = true;
     close_requested_ = true;
     pending_.clear();
     // Not through a flush: a write stuck on this very client may be in flight.
     core_->PostUnlessStopped(executor_, [conn = conn_] {
-      if (auto c = conn.lock()) CloseOnStrand(*c);
+      if (auto c = conn.lock()) {
+        CloseOnStrand(*c);
+      }
     });
     return false;
   }
@@ -51,9 +57,13 @@ bool StreamImpl::Write(std::string data) {
 
 void StreamImpl::Close() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (close_requested_ || ended_) return;
+  if (close_requested_ || ended_) {
+    return;
+  }
   close_requested_ = true;
-  if (chunked_) pending_.emplace_back("0\r\n\r\n");
+  if (chunked_) {
+    pending_.emplace_back("0\r\n\r\n");
+  }
   ScheduleFlushLocked();
 }
 
@@ -106,7 +116,9 @@ void StreamImpl::Ended() {
   std::function<void()> cb;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (ended_) return;
+    if (ended_) {
+      return;
+    }
     ended_ = close_requested_ = true;
     pending_.clear();
     cb = std::move(on_close_);
@@ -115,10 +127,14 @@ void StreamImpl::Ended() {
 }
 
 void StreamImpl::ScheduleFlushLocked() {
-  if (flush_scheduled_) return;
+  if (flush_scheduled_) {
+    return;
+  }
   flush_scheduled_ = true;
   core_->PostUnlessStopped(executor_, [conn = conn_] {
-    if (auto c = conn.lock()) FlushStreamOnStrand(*c);
+    if (auto c = conn.lock()) {
+      FlushStreamOnStrand(*c);
+    }
   });
 }
 

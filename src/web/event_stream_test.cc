@@ -44,7 +44,7 @@ std::unique_ptr<HttpServer> MakeStreamServer(Streams* streams) {
   options.threads = 2;
   auto server = HttpServer::Create(options);
   EXPECT_TRUE(server.ok()) << server.status();
-  (*server)->Route("GET", "/events", [streams](const Request& req, Responder r) {
+  (*server)->Route("GET", "/events", [streams](const Request& req, const Responder& r) {
     Response head;
     head.content_type = "text/event-stream";
     size_t limit = req.query.count("limit") ? std::stoul(req.query.at("limit")) : 1 << 20;
@@ -55,11 +55,13 @@ std::unique_ptr<HttpServer> MakeStreamServer(Streams* streams) {
     streams->opened.push_back(s);
     streams->closes.push_back(count);
   });
-  (*server)->Route("GET", "/used", [](const Request&, Responder r) {
+  (*server)->Route("GET", "/used", [](const Request&, const Responder& r) {
     r.Send(Response::Json(200, "{}"));
     auto late = r.OpenStream(Response(), 100);
     Response res = Response::Json(200, "{}");
-    if (!late->closed() && late->Write("x")) res.status = 500;  // must not reach the client
+    if (!late->closed() && late->Write("x")) {
+      res.status = 500;  // must not reach the client
+    }
   });
   EXPECT_TRUE((*server)->Start().ok());
   return std::move(*server);

@@ -5,6 +5,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/system/error_code.hpp>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "web/server_core.h"
@@ -34,7 +35,9 @@ Response Response::Json(int status, std::string body) {
 namespace internal {
 
 void InvokeUserCallback(const std::function<void()>& fn) {
-  if (!fn) return;
+  if (!fn) {
+    return;
+  }
   try {
     fn();
   } catch (...) {
@@ -45,7 +48,9 @@ void InvokeUserCallback(const std::function<void()>& fn) {
 void ServerCore::RunAfter(std::chrono::milliseconds delay, std::function<void()> fn) {
   auto timer = std::make_shared<net::steady_timer>(ioc_, delay);
   std::lock_guard<std::mutex> lock(mu_);
-  if (stopped_) return;
+  if (stopped_) {
+    return;
+  }
   timers_.insert(timer);
   // `this` outlives the wait: Stop() cancels it and drains the io_context before the
   // core can go away.
@@ -54,13 +59,17 @@ void ServerCore::RunAfter(std::chrono::milliseconds delay, std::function<void()>
       std::lock_guard<std::mutex> lock(mu_);
       timers_.erase(timer);
     }
-    if (!ec) InvokeUserCallback(fn);
+    if (!ec) {
+      InvokeUserCallback(fn);
+    }
   });
 }
 
 bool ServerCore::Register(Connection* key, std::weak_ptr<Connection> conn) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (stopped_) return false;
+  if (stopped_) {
+    return false;
+  }
   connections_[key] = std::move(conn);
   return true;
 }
@@ -74,9 +83,13 @@ std::vector<std::shared_ptr<Connection>> ServerCore::BeginStop() {
   std::vector<std::shared_ptr<Connection>> live;
   std::lock_guard<std::mutex> lock(mu_);
   stopped_ = true;
-  for (const auto& timer : timers_) timer->cancel();
+  for (const auto& timer : timers_) {
+    timer->cancel();
+  }
   for (const auto& [key, weak] : connections_) {
-    if (auto conn = weak.lock()) live.push_back(std::move(conn));
+    if (auto conn = weak.lock()) {
+      live.push_back(std::move(conn));
+    }
   }
   return live;
 }
@@ -91,12 +104,16 @@ struct HttpServer::State {
 
   void DoAccept() {
     acceptor.async_accept(net::make_strand(core->ioc()), [this](error_code ec, tcp::socket s) {
-      if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) {
+        return;
+      }
       if (ec) {
         // Typically EMFILE: back off rather than spin on a listener that stays readable.
         retry_timer.expires_after(std::chrono::milliseconds(100));
         retry_timer.async_wait([this](error_code wait_ec) {
-          if (!wait_ec) DoAccept();
+          if (!wait_ec) {
+            DoAccept();
+          }
         });
         return;
       }
@@ -117,10 +134,18 @@ struct HttpServer::State {
 
 HttpServer::HttpServer(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
-HttpServer::~HttpServer() { Stop(); }
+HttpServer::~HttpServer() {
+  try {
+    Stop();
+  } catch (...) {
+    // Deliberately ignored: a destructor must not throw (only allocation can fail here).
+  }
+}
 
 StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const ServerOptions& options) {
-  if (options.threads < 1) return absl::InvalidArgumentError("threads must be at least 1");
+  if (options.threads < 1) {
+    return absl::InvalidArgumentError("threads must be at least 1");
+  }
   if (options.idle_timeout.count() <= 0) {
     return absl::InvalidArgumentError("idle_timeout must be positive");
   }
@@ -145,27 +170,41 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const ServerOptions& op
     return absl::UnavailableError(std::string(what) + " " + options.addr + ": " + ec.message());
   };
   state->acceptor.open(endpoint.protocol(), ec);
-  if (ec) return fail("cannot open a socket for");
+  if (ec) {
+    return fail("cannot open a socket for");
+  }
   state->acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (ec) return fail("cannot set SO_REUSEADDR for");
+  if (ec) {
+    return fail("cannot set SO_REUSEADDR for");
+  }
   state->acceptor.bind(endpoint, ec);
-  if (ec) return fail("cannot bind");
+  if (ec) {
+    return fail("cannot bind");
+  }
   state->acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return fail("cannot listen on");
+  if (ec) {
+    return fail("cannot listen on");
+  }
   tcp::endpoint bound = state->acceptor.local_endpoint(ec);
-  if (ec) return fail("cannot read the bound port of");
+  if (ec) {
+    return fail("cannot read the bound port of");
+  }
   state->port = bound.port();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(state)));
 }
 
 void HttpServer::Route(const std::string& method, const std::string& path, Handler handler) {
-  if (state_->started || state_->stopped) return;  // the table is read-only once IO runs
+  if (state_->started || state_->stopped) {
+    return;  // the table is read-only once IO runs
+  }
   state_->core->router().Add(method, path, std::move(handler));
 }
 
 Status HttpServer::Start() {
   State& s = *state_;
-  if (s.started || s.stopped) return absl::FailedPreconditionError("server already started");
+  if (s.started || s.stopped) {
+    return absl::FailedPreconditionError("server already started");
+  }
   s.started = true;
   s.work.emplace(s.core->ioc().get_executor());
   net::post(s.acceptor.get_executor(), [&s] { s.DoAccept(); });
@@ -186,7 +225,9 @@ Status HttpServer::Start() {
 
 void HttpServer::Stop() {
   State& s = *state_;
-  if (s.stopped) return;
+  if (s.stopped) {
+    return;
+  }
   s.stopped = true;
   std::vector<std::shared_ptr<internal::Connection>> live = s.core->BeginStop();
   if (!s.started) {
@@ -199,12 +240,16 @@ void HttpServer::Stop() {
     s.acceptor.close(ec);
     s.retry_timer.cancel();
   });
-  for (const auto& conn : live) internal::CloseConnectionAsync(conn);
+  for (const auto& conn : live) {
+    internal::CloseConnectionAsync(conn);
+  }
   live.clear();
   // With the listener, connections and timers gone, run() returns once the
   // remaining handlers have finished.
   s.work.reset();
-  for (std::thread& t : s.threads) t.join();
+  for (std::thread& t : s.threads) {
+    t.join();
+  }
   s.threads.clear();
 }
 

@@ -103,7 +103,7 @@ class Responder {
   // body is ignored; `Cache-Control: no-cache` and `X-Accel-Buffering: no` are added).
   // `max_queued_bytes` bounds the per-client queue. If the request was already
   // answered, returns a stream that is already closed.
-  std::shared_ptr<EventStream> OpenStream(Response head, size_t max_queued_bytes) const;
+  std::shared_ptr<EventStream> OpenStream(const Response& head, size_t max_queued_bytes) const;
 
  private:
   std::shared_ptr<Impl> impl_;

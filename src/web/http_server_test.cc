@@ -31,8 +31,8 @@ std::string Url(const HttpServer& server, const std::string& target) {
   return "http://127.0.0.1:" + std::to_string(server.port()) + target;
 }
 
-Handler Text(std::string body) {
-  return [body](const Request&, Responder r) {
+Handler Text(const std::string& body) {
+  return [body](const Request&, const Responder& r) {
     Response res;
     res.content_type = "text/plain";
     res.body = body;
@@ -45,7 +45,7 @@ bool HasHttpEnd(const std::string& s) { return s.find("\r\n\r\n") != std::string
 TEST(HttpServer, RoutesExactPathsAndPrefixes) {
   auto server = MakeServer();
   server->Route("GET", "/a", Text("a"));
-  server->Route("GET", "/files/*", [](const Request& req, Responder r) {
+  server->Route("GET", "/files/*", [](const Request& req, const Responder& r) {
     r.Send(Response::Json(200, "\"" + req.path + "\""));
   });
   server->Route("GET", "/files/special", Text("special"));
@@ -83,7 +83,7 @@ TEST(HttpServer, RejectsBodyOverLimitWith413) {
   ServerOptions options;
   options.max_body_bytes = 1000;
   auto server = MakeServer(options);
-  server->Route("POST", "/upload", [](const Request& req, Responder r) {
+  server->Route("POST", "/upload", [](const Request& req, const Responder& r) {
     r.Send(Response::Json(200, std::to_string(req.body.size())));
   });
   ASSERT_TRUE(server->Start().ok());
@@ -108,7 +108,7 @@ TEST(HttpServer, RejectsBodyOverLimitWith413) {
 
 TEST(HttpServer, ReadsBodyAfterExpectContinue) {
   auto server = MakeServer();
-  server->Route("POST", "/upload", [](const Request& req, Responder r) {
+  server->Route("POST", "/upload", [](const Request& req, const Responder& r) {
     r.Send(Response::Json(200, std::to_string(req.body.size())));
   });
   ASSERT_TRUE(server->Start().ok());
@@ -136,9 +136,11 @@ TEST(HttpServer, AnswersMalformedRequestWith400AndCloses) {
 
 TEST(HttpServer, DecodesPathQueryAndLowerCasesHeaders) {
   auto server = MakeServer();
-  server->Route("GET", "/echo/*", [](const Request& req, Responder r) {
+  server->Route("GET", "/echo/*", [](const Request& req, const Responder& r) {
     std::string out = req.path + "|";
-    for (const auto& [k, v] : req.query) out += k + "=" + v + ";";
+    for (const auto& [k, v] : req.query) {
+      out.append(k).append("=").append(v).append(";");
+    }
     out += "|" + req.Header("x-custom-thing", "missing") + "|" + req.target;
     Response res;
     res.content_type = "text/plain";
@@ -167,7 +169,7 @@ TEST(HttpServer, SendsSecurityHeadersOnEveryResponse) {
   options.csp = "default-src 'none'";
   auto server = MakeServer(options);
   server->Route("GET", "/json",
-                [](const Request&, Responder r) { r.Send(Response::Json(200, "{}")); });
+                [](const Request&, const Responder& r) { r.Send(Response::Json(200, "{}")); });
   server->Route("GET", "/text", Text("hi"));
   ASSERT_TRUE(server->Start().ok());
   for (const char* target : {"/json", "/text", "/missing"}) {
@@ -217,15 +219,15 @@ TEST(HttpServer, AnswersLaterViaRunAfterOrAnotherThread) {
   HttpServer* raw = server.get();
   std::mutex mu;
   std::vector<std::thread> workers;  // guarded by mu
-  server->Route("GET", "/later", [raw](const Request&, Responder r) {
+  server->Route("GET", "/later", [raw](const Request&, const Responder& r) {
     raw->RunAfter(std::chrono::milliseconds(50),
                   [r] { r.Send(Response::Json(200, R"({"late":true})")); });
   });
-  server->Route("GET", "/thread", [&](const Request&, Responder r) {
+  server->Route("GET", "/thread", [&](const Request&, const Responder& r) {
     std::lock_guard<std::mutex> lock(mu);
     workers.emplace_back([r] { r.Send(Response::Json(200, R"({"thread":true})")); });
   });
-  server->Route("GET", "/posted", [raw](const Request&, Responder r) {
+  server->Route("GET", "/posted", [raw](const Request&, const Responder& r) {
     raw->Post([r] { r.Send(Response::Json(202, "{}")); });
   });
   ASSERT_TRUE(server->Start().ok());
@@ -235,13 +237,16 @@ TEST(HttpServer, AnswersLaterViaRunAfterOrAnotherThread) {
   EXPECT_EQ(testing::Fetch(Url(*server, "/thread")).body, R"({"thread":true})");
   EXPECT_EQ(testing::Fetch(Url(*server, "/posted")).status, 202);
   std::lock_guard<std::mutex> lock(mu);
-  for (auto& t : workers) t.join();
+  for (auto& t : workers) {
+    t.join();
+  }
 }
 
 TEST(HttpServer, AnswersWith500WhenHandlerDropsResponderOrThrows) {
   auto server = MakeServer();
-  server->Route("GET", "/forgets", [](const Request&, Responder) {});
-  server->Route("GET", "/throws", [](const Request&, Responder) { throw std::runtime_error("x"); });
+  server->Route("GET", "/forgets", [](const Request&, const Responder&) {});
+  server->Route("GET", "/throws",
+                [](const Request&, const Responder&) { throw std::runtime_error("x"); });
   ASSERT_TRUE(server->Start().ok());
   HttpResult forgets = testing::Fetch(Url(*server, "/forgets"));
   EXPECT_EQ(forgets.status, 500);
@@ -253,15 +258,16 @@ TEST(HttpServer, ReusesKeepAliveConnection) {
   auto server = MakeServer();
   std::mutex mu;
   std::set<std::string> remotes;  // guarded by mu
-  server->Route("GET", "/who", [&](const Request& req, Responder r) {
+  server->Route("GET", "/who", [&](const Request& req, const Responder& r) {
     std::lock_guard<std::mutex> lock(mu);
     remotes.insert(req.remote);
     r.Send(Response::Json(200, "{}"));
   });
   ASSERT_TRUE(server->Start().ok());
   CURL* handle = curl_easy_init();
-  for (int i = 0; i < 20; ++i)
+  for (int i = 0; i < 20; ++i) {
     EXPECT_EQ(testing::Fetch(Url(*server, "/who"), {}, handle).status, 200);
+  }
   curl_easy_cleanup(handle);
   std::lock_guard<std::mutex> lock(mu);
   EXPECT_EQ(remotes.size(), 1u);
@@ -281,14 +287,16 @@ TEST(HttpServer, ServesManyConcurrentKeepAliveConnections) {
   std::set<std::string> remotes;                          // guarded by mu
   std::vector<std::pair<Responder, std::string>> parked;  // guarded by mu
   size_t arrived = 0;                                     // guarded by mu
-  server->Route("GET", "/work", [&, raw](const Request& req, Responder r) {
+  server->Route("GET", "/work", [&, raw](const Request& req, const Responder& r) {
     std::string id = req.query.count("i") ? req.query.at("i") : "?";
     std::lock_guard<std::mutex> lock(mu);
     remotes.insert(req.remote);
     if (++arrived <= kHeld) {
       parked.emplace_back(r, id);
       if (parked.size() == kHeld) {
-        for (auto& [responder, body] : parked) responder.Send(Response::Json(200, body));
+        for (auto& [responder, body] : parked) {
+          responder.Send(Response::Json(200, body));
+        }
         parked.clear();
       }
       return;
@@ -305,6 +313,7 @@ TEST(HttpServer, ServesManyConcurrentKeepAliveConnections) {
     CURL* handle = nullptr;
     HttpResult result;
     curl_slist* headers = nullptr;
+    int index = 0;
     int round = 0;
     std::vector<std::string> bodies;
   };
@@ -314,11 +323,12 @@ TEST(HttpServer, ServesManyConcurrentKeepAliveConnections) {
     c.result = HttpResult();
     std::string target = "/work?i=" + std::to_string(i * 100 + c.round);
     testing::PrepareHandle(c.handle, Url(*server, target), {}, &c.result, &c.headers);
-    curl_easy_setopt(c.handle, CURLOPT_PRIVATE, reinterpret_cast<void*>(static_cast<intptr_t>(i)));
+    curl_easy_setopt(c.handle, CURLOPT_PRIVATE, &c);
     curl_multi_add_handle(multi, c.handle);
   };
   for (int i = 0; i < kClients; ++i) {
     clients[i].handle = curl_easy_init();
+    clients[i].index = i;
     start(i);
   }
   int finished = 0;
@@ -328,11 +338,13 @@ TEST(HttpServer, ServesManyConcurrentKeepAliveConnections) {
     curl_multi_perform(multi, &running);
     int queued = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
-      if (msg->msg != CURLMSG_DONE) continue;
+      if (msg->msg != CURLMSG_DONE) {
+        continue;
+      }
       void* priv = nullptr;
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-      int i = static_cast<int>(reinterpret_cast<intptr_t>(priv));
-      Client& c = clients[i];
+      Client& c = *static_cast<Client*>(priv);
+      int i = c.index;
       curl_easy_getinfo(c.handle, CURLINFO_RESPONSE_CODE, &c.result.status);
       EXPECT_EQ(msg->data.result, CURLE_OK);
       curl_multi_remove_handle(multi, c.handle);
@@ -383,7 +395,7 @@ TEST(HttpServer, StopClosesConnectionsAndIsIdempotent) {
   std::mutex mu;
   std::vector<Responder> kept;  // guarded by mu; never answered, Stop must still finish
   auto server = MakeServer();
-  server->Route("GET", "/hang", [&](const Request&, Responder r) {
+  server->Route("GET", "/hang", [&](const Request&, const Responder& r) {
     std::lock_guard<std::mutex> lock(mu);
     kept.push_back(r);
   });

@@ -22,12 +22,16 @@ size_t AppendBody(char* data, size_t size, size_t n, void* user) {
 // Parses "Name: value\r\n" into lower-cased name and trimmed value.
 bool ParseHeaderLine(std::string_view line, std::string* name, std::string* value) {
   size_t colon = line.find(':');
-  if (colon == std::string_view::npos) return false;
+  if (colon == std::string_view::npos) {
+    return false;
+  }
   name->assign(line.substr(0, colon));
   std::transform(name->begin(), name->end(), name->begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   std::string_view v = line.substr(colon + 1);
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) {
+    v.remove_prefix(1);
+  }
   while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) {
     v.remove_suffix(1);
   }
@@ -39,9 +43,13 @@ size_t CollectHeader(char* data, size_t size, size_t n, void* user) {
   auto* headers = static_cast<std::multimap<std::string, std::string>*>(user);
   std::string_view line(data, size * n);
   // A new status line (after "100 Continue") starts a new header block.
-  if (line.substr(0, 5) == "HTTP/") headers->clear();
+  if (line.substr(0, 5) == "HTTP/") {
+    headers->clear();
+  }
   std::string name, value;
-  if (ParseHeaderLine(line, &name, &value)) headers->emplace(std::move(name), std::move(value));
+  if (ParseHeaderLine(line, &name, &value)) {
+    headers->emplace(std::move(name), std::move(value));
+  }
   return size * n;
 }
 
@@ -50,7 +58,9 @@ size_t CollectHeader(char* data, size_t size, size_t n, void* user) {
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));  // poll interval, not a wait
   }
   return true;
@@ -94,13 +104,17 @@ void PrepareHandle(CURL* h, const std::string& url, const FetchOptions& options,
 
 HttpResult Fetch(const std::string& url, const FetchOptions& options, CURL* handle) {
   CURL* h = handle ? handle : curl_easy_init();
-  if (handle) curl_easy_reset(h);  // keeps the connection cache, hence keep-alive
+  if (handle) {
+    curl_easy_reset(h);  // keeps the connection cache, hence keep-alive
+  }
   HttpResult result;
   curl_slist* header_list = nullptr;
   PrepareHandle(h, url, options, &result, &header_list);
   result.code = curl_easy_perform(h);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &result.status);
-  if (!handle) curl_easy_cleanup(h);
+  if (!handle) {
+    curl_easy_cleanup(h);
+  }
   curl_slist_free_all(header_list);
   return result;
 }
@@ -126,7 +140,9 @@ StreamClient::StreamClient(std::string url) {
 
 size_t StreamClient::OnBody(char* data, size_t size, size_t n, void* user) {
   auto* self = static_cast<StreamClient*>(user);
-  if (self->abort_) return 0;
+  if (self->abort_) {
+    return 0;
+  }
   std::lock_guard<std::mutex> lock(self->mu_);
   self->body_.append(data, size * n);
   return size * n;
@@ -148,7 +164,9 @@ int StreamClient::OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, cur
 
 StreamClient::~StreamClient() {
   abort_ = true;
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
 }
 
 std::string StreamClient::Body() const {
@@ -169,7 +187,9 @@ std::string StreamClient::Header(const std::string& name) const {
 
 RawClient::RawClient(uint16_t port, int receive_buffer) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd_ < 0) return;
+  if (fd_ < 0) {
+    return;
+  }
   if (receive_buffer > 0) {
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
   }
@@ -177,13 +197,17 @@ RawClient::RawClient(uint16_t port, int receive_buffer) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) Close();
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    Close();
+  }
 }
 
 RawClient::~RawClient() { Close(); }
 
 void RawClient::Close() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
   fd_ = -1;
 }
 
@@ -191,7 +215,9 @@ bool RawClient::Send(const std::string& data) {
   size_t sent = 0;
   while (sent < data.size()) {
     ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return false;
+    if (n <= 0) {
+      return false;
+    }
     sent += static_cast<size_t>(n);
   }
   return true;
@@ -205,9 +231,13 @@ std::string RawClient::ReadUntil(const std::function<bool(const std::string&)>& 
   while (!done(received_)) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
+    if (left.count() <= 0) {
+      break;
+    }
     pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+      continue;
+    }
     ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
     if (n <= 0) {
       *eof = true;

@@ -9,14 +9,22 @@ namespace lastro::web::internal {
 namespace {
 
 int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
   return -1;
 }
 
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
+  if (s.size() < prefix.size()) {
+    return false;
+  }
   for (size_t i = 0; i < prefix.size(); ++i) {
     if (std::tolower(static_cast<unsigned char>(s[i])) !=
         std::tolower(static_cast<unsigned char>(prefix[i]))) {
@@ -27,8 +35,12 @@ bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
 }
 
 std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
   return s;
 }
 
@@ -40,10 +52,14 @@ std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space
   for (size_t i = 0; i < in.size(); ++i) {
     char c = in[i];
     if (c == '%') {
-      if (i + 2 >= in.size()) return std::nullopt;
+      if (i + 2 >= in.size()) {
+        return std::nullopt;
+      }
       int hi = HexValue(in[i + 1]);
       int lo = HexValue(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
+      if (hi < 0 || lo < 0) {
+        return std::nullopt;
+      }
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
     } else if (c == '+' && plus_is_space) {
@@ -60,33 +76,45 @@ bool ParseQuery(std::string_view query, std::map<std::string, std::string>* out)
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
+    if (pair.empty()) {
+      continue;
+    }
     size_t eq = pair.find('=');
     auto name = PercentDecode(pair.substr(0, eq), true);
     auto value = PercentDecode(
         eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
-    if (!name || !value) return false;
+    if (!name || !value) {
+      return false;
+    }
     (*out)[std::move(*name)] = std::move(*value);
   }
   return true;
 }
 
 bool IsUnsafePath(std::string_view path) {
-  if (path.find('\0') != std::string_view::npos) return true;
+  if (path.find('\0') != std::string_view::npos) {
+    return true;
+  }
   size_t start = 0;
   while (start <= path.size()) {
     size_t slash = path.find('/', start);
     std::string_view segment = path.substr(
         start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-    if (segment == "." || segment == "..") return true;
-    if (slash == std::string_view::npos) break;
+    if (segment == "." || segment == "..") {
+      return true;
+    }
+    if (slash == std::string_view::npos) {
+      break;
+    }
     start = slash + 1;
   }
   return false;
 }
 
 std::optional<std::string> Base64Decode(std::string_view in) {
-  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  while (!in.empty() && in.back() == '=') {
+    in.remove_suffix(1);
+  }
   std::string out;
   out.reserve(in.size() * 3 / 4);
   uint32_t acc = 0;
@@ -113,7 +141,9 @@ std::optional<std::string> Base64Decode(std::string_view in) {
       out.push_back(static_cast<char>((acc >> bits) & 0xFF));
     }
   }
-  if (bits >= 6) return std::nullopt;  // a lone trailing character
+  if (bits >= 6) {
+    return std::nullopt;  // a lone trailing character
+  }
   return out;
 }
 
@@ -130,16 +160,22 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 }
 
 bool AuthorizationMatches(std::string_view header_value, std::string_view token) {
-  if (token.empty()) return false;
+  if (token.empty()) {
+    return false;
+  }
   std::string_view v = TrimSpaces(header_value);
   if (StartsWithNoCase(v, "bearer ")) {
     return ConstantTimeEquals(TrimSpaces(v.substr(7)), token);
   }
   if (StartsWithNoCase(v, "basic ")) {
     auto decoded = Base64Decode(TrimSpaces(v.substr(6)));
-    if (!decoded) return false;
+    if (!decoded) {
+      return false;
+    }
     size_t colon = decoded->find(':');
-    if (colon == std::string::npos) return false;
+    if (colon == std::string::npos) {
+      return false;
+    }
     return ConstantTimeEquals(std::string_view(*decoded).substr(colon + 1), token);
   }
   return false;
@@ -222,12 +258,16 @@ void Router::Add(std::string method, std::string path, Handler handler) {
   Route route;
   route.method = std::move(method);
   route.prefix = !path.empty() && path.back() == '*';
-  if (route.prefix) path.pop_back();
+  if (route.prefix) {
+    path.pop_back();
+  }
   route.path = std::move(path);
   route.handler = std::move(handler);
   routes_.push_back(std::move(route));
   std::stable_sort(routes_.begin(), routes_.end(), [](const Route& a, const Route& b) {
-    if (a.prefix != b.prefix) return !a.prefix;
+    if (a.prefix != b.prefix) {
+      return !a.prefix;
+    }
     return a.path.size() > b.path.size();
   });
 }
@@ -237,7 +277,9 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
   std::vector<std::string_view> allowed;
   for (const Route& r : routes_) {
     bool path_ok = r.prefix ? path.substr(0, r.path.size()) == r.path : path == r.path;
-    if (!path_ok) continue;
+    if (!path_ok) {
+      continue;
+    }
     if (r.method == method) {
       match.handler = &r.handler;
       return match;
@@ -248,10 +290,55 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
   }
   std::sort(allowed.begin(), allowed.end());
   for (std::string_view m : allowed) {
-    if (!match.allow.empty()) match.allow += ", ";
+    if (!match.allow.empty()) {
+      match.allow += ", ";
+    }
     match.allow += m;
   }
   return match;
+}
+
+std::optional<Response> Screen(const ServerOptions& options, const Router& router, Request* req) {
+  std::string_view target = req->target;
+  if (target.empty() || target.front() != '/') {
+    return Response::Error(400, "request target must be an absolute path");
+  }
+  size_t q = target.find('?');
+  auto path = PercentDecode(target.substr(0, q), /*plus_is_space=*/false);
+  if (!path || IsUnsafePath(*path)) {
+    return Response::Error(400, "malformed request path");
+  }
+  req->path = std::move(*path);
+  if (q != std::string_view::npos && !ParseQuery(target.substr(q + 1), &req->query)) {
+    return Response::Error(400, "malformed query string");
+  }
+
+  if (!options.auth_token.empty()) {
+    bool is_public = false;
+    for (const auto& p : options.public_paths) {
+      is_public = is_public || PathMatchesPattern(p, req->path);
+    }
+    auto it = req->headers.find("authorization");
+    bool present = it != req->headers.end();
+    if (!is_public && (!present || !AuthorizationMatches(it->second, options.auth_token))) {
+      Response r =
+          Response::Error(401, present ? "invalid credentials" : "authentication required");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"lastro\"");
+      r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"lastro\", charset=\"UTF-8\"");
+      return r;
+    }
+  }
+
+  Router::Match match = router.Find(req->method, req->path);
+  if (match.handler) {
+    return std::nullopt;
+  }
+  if (match.allow.empty()) {
+    return Response::Error(404, "no route for " + req->path);
+  }
+  Response r = Response::Error(405, "method " + req->method + " not allowed");
+  r.headers.emplace_back("Allow", match.allow);
+  return r;
 }
 
 }  // namespace lastro::web::internal

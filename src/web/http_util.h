@@ -72,6 +72,12 @@ class Router {
   std::vector<Route> routes_;  // sorted: exact first, then longer prefixes first
 };
 
+// Everything the server checks before calling a handler: decodes `req->target` into
+// `req->path` and `req->query`, then applies auth and routing. Returns the refusal to
+// send (400 bad target, 401 missing/invalid credentials, 404, 405 with Allow), or
+// nullopt when a handler for `req` exists.
+std::optional<Response> Screen(const ServerOptions& options, const Router& router, Request* req);
+
 // True when `path` matches a pattern with the same syntax as routes
 // (exact, or prefix when the pattern ends with '*').
 bool PathMatchesPattern(std::string_view pattern, std::string_view path);

@@ -80,9 +80,9 @@ TEST(JsonEscape, EscapesQuotesBackslashesAndControls) {
 TEST(Router, PrefersExactThenLongestPrefixAndListsAllowedMethods) {
   Router router;
   int hit = 0;
-  router.Add("GET", "/api/*", [&](const Request&, Responder) { hit = 1; });
-  router.Add("GET", "/api/v1/*", [&](const Request&, Responder) { hit = 2; });
-  router.Add("POST", "/api/v1/x", [&](const Request&, Responder) { hit = 3; });
+  router.Add("GET", "/api/*", [&](const Request&, const Responder&) { hit = 1; });
+  router.Add("GET", "/api/v1/*", [&](const Request&, const Responder&) { hit = 2; });
+  router.Add("POST", "/api/v1/x", [&](const Request&, const Responder&) { hit = 3; });
   Responder none(nullptr);
   auto m = router.Find("GET", "/api/v1/x");
   ASSERT_NE(m.handler, nullptr);

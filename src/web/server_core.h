@@ -41,7 +41,9 @@ class ServerCore {
   template <typename Fn>
   bool PostUnlessStopped(const boost::asio::any_io_executor& executor, Fn&& fn) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopped_) return false;
+    if (stopped_) {
+      return false;
+    }
     boost::asio::post(executor, std::forward<Fn>(fn));
     return true;
   }
