@@ -39,8 +39,10 @@ bench: build
 
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(BUILD)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLASTRO_FUZZ=ON >/dev/null
-	@cmake --build $(BUILD)-fuzz -j $(JOBS) --target pgoutput_fuzz
-	@mkdir -p $(BUILD)-fuzz/corpus && $(BUILD)-fuzz/src/capture/pgoutput_fuzz -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)-fuzz/corpus src/capture/testdata/corpus
+	@cmake --build $(BUILD)-fuzz -j $(JOBS) --target pgoutput_fuzz pgoutput_fuzz_corpus
+	@mkdir -p $(BUILD)-fuzz/findings
+	@$(BUILD)-fuzz/src/capture/pgoutput_fuzz -max_total_time=$${FUZZ_SECONDS:-60} \
+	  -artifact_prefix=$(BUILD)-fuzz/findings/ $(BUILD)-fuzz/src/capture/pgoutput_fuzz_corpus
 
 format:
 	@find src bench tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
