@@ -16,6 +16,7 @@ void RegisterSim(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   static sim::RiskApiSimOptions risk;
   static int risk_port = 8091;
   CLI::App* r = sim->add_subcommand("risk-api", "The third-party risk-assessment API");
+  r->add_option("--config", flags.config_path, "TOML config file (or LASTRO_CONFIG)");
   r->add_option("--port", risk_port, "Port on 127.0.0.1 (0 = any free)")->capture_default_str();
   r->add_option("--latency-ms", risk.latency_ms, "Mean latency")->capture_default_str();
   r->add_option("--jitter-ms", risk.jitter_ms, "Latency standard deviation")->capture_default_str();
@@ -26,7 +27,9 @@ void RegisterSim(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   r->add_option("--seed", risk.seed, "Random seed")->capture_default_str();
   r->callback([&] {
     auto run = [&]() -> Status {
-      if (const char* token = std::getenv("LASTRO_RISK_TOKEN")) risk.token = token;
+      // The simulator requires the same token the client sends (risk.token).
+      LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
+      risk.token = config.risk.token;
       risk.addr = "127.0.0.1:" + std::to_string(risk_port);
       LASTRO_ASSIGN_OR_RETURN(auto server, sim::RiskApiSim::Create(risk));
       LASTRO_RETURN_IF_ERROR(server->Start());

@@ -94,4 +94,8 @@ std::string NewCorrelationId() {
   return fmt::format("{:016x}", rng());
 }
 
+std::string RequestCorrelationId(int64_t request_id) {
+  return fmt::format("req-{}", request_id);
+}
+
 }  // namespace lastro::log

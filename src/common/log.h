@@ -6,6 +6,7 @@
 // are scrubbed of CPF-, e-mail- and phone-shaped text (see pii.h). Thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,5 +47,9 @@ class ScopedCorrelation {
 
 // A fresh random id (16 hex chars) for a unit of work.
 std::string NewCorrelationId();
+
+// The correlation id of everything done for one credit request ("req-<id>"):
+// stable across threads and restarts, so a request's lines can be found together.
+std::string RequestCorrelationId(int64_t request_id);
 
 }  // namespace lastro::log

@@ -38,3 +38,15 @@ TEST(Log, CorrelationIsScoped) {
 
 }  // namespace
 }  // namespace lastro::log
+
+namespace lastro::log {
+namespace {
+
+TEST(Log, RequestCorrelationIsStable) {
+  EXPECT_EQ(RequestCorrelationId(42), "req-42");
+  ScopedCorrelation c(RequestCorrelationId(42));
+  EXPECT_EQ(nlohmann::json::parse(Render(Level::kInfo, "x", {}))["correlation_id"], "req-42");
+}
+
+}  // namespace
+}  // namespace lastro::log

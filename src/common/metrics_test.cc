@@ -48,3 +48,48 @@ TEST(Metrics, SameNameAndLabelsIsSameInstrument) {
 
 }  // namespace
 }  // namespace lastro::metrics
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace lastro::metrics {
+namespace {
+
+// A real UDP socket stands in for the Datadog agent.
+TEST(StatsdExporter, SendsDogStatsdDatagramsWithTags) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+
+  Registry r;
+  r.GetCounter("lastro.decisions", "d", {{"decision", "APPROVED"}}).Add(7);
+  auto exporter = StatsdExporter::Create(
+      r, "127.0.0.1:" + std::to_string(ntohs(addr.sin_port)), "service:lastro,env:test",
+      std::chrono::hours(1));
+  ASSERT_TRUE(exporter.ok()) << exporter.status();
+  (*exporter)->FlushNow();
+  char buf[2048];
+  ssize_t n = recv(fd, buf, sizeof buf, 0);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, size_t(n)),
+            "lastro.decisions:7|c|#service:lastro,env:test,decision:APPROVED");
+  close(fd);
+}
+
+TEST(StatsdExporter, RefusesAnUnparsableAddress) {
+  Registry r;
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      StatsdExporter::Create(r, "no-port", "", std::chrono::seconds(1)).status()));
+}
+
+}  // namespace
+}  // namespace lastro::metrics

@@ -128,6 +128,7 @@ Status BatchWriter::WriteRowByRow(const std::vector<Decision>& batch) {
                         {"policy_version", d.policy_version}})
             .dump()));
     parked_.Add();
+    log::ScopedCorrelation correlation(log::RequestCorrelationId(d.request_id));
     log::Error("decision refused by the database; parked in dead_letters",
                {{"request_id", d.request_id}, {"error", std::string(s.message())}});
     on_written_(one, WriteResult{});

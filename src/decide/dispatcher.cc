@@ -189,7 +189,16 @@ void Dispatcher::Submit(const CapturedRequest& request, const RequestContext& co
     // A shutdown cancels calls in flight: leave those requests undecided (the slot
     // resends them after restart) rather than sending them to manual review.
     if (!result.assessment.ok() && absl::IsCancelled(result.assessment.status())) return;
-    emit_(MakeDecision(request, context, result, policy_, options_.on_provider_failure));
+    Decision decision = MakeDecision(request, context, result, policy_, options_.on_provider_failure);
+    if (log::Enabled(log::Level::kDebug)) {
+      log::ScopedCorrelation correlation(log::RequestCorrelationId(request.id));
+      log::Debug("request decided", {{"request_id", request.id},
+                                     {"decision", decision.status},
+                                     {"band", decision.risk_band},
+                                     {"reasons", decision.reason_codes},
+                                     {"attempts", decision.attempts}});
+    }
+    emit_(std::move(decision));
   };
   for (;;) {
     Status s = risk_.Submit(sr, done, std::chrono::milliseconds(200));

@@ -342,6 +342,7 @@ void RiskClient::Impl::RetryOrGiveUp(Pending& p, TimePoint now) {
 void RiskClient::Impl::Finish(Pending& p, StatusOr<Assessment> outcome, const char* giveup_reason) {
   p.finished = true;
   if (giveup_reason != nullptr) {
+    log::ScopedCorrelation correlation(log::RequestCorrelationId(p.request.request_id));
     registry
         .GetCounter("lastro.risk.giveups", "Risk requests given up", {{"reason", giveup_reason}})
         .Add();
