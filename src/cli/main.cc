@@ -17,8 +17,17 @@ int main(int argc, char** argv) {
   lastro::cli::InstallSignalHandlers();
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors follow the same convention as every other failure: one line
+    // on stderr, exit code 2 (invalid input).
+    std::fprintf(stderr, "lastro: %s (see lastro --help)\n", e.what());
+    return 2;
   }
   return exit_code;
 }

@@ -98,7 +98,8 @@ void BatchWriter::WriteWithRetry(std::vector<Decision>& batch) {
 Status BatchWriter::WriteOnce(const std::vector<Decision>& batch) {
   if (!store_) {
     LASTRO_ASSIGN_OR_RETURN(store_, StreamStore::Connect(options_.dsn, options_.application_name,
-                                                         options_.statement_timeout_ms));
+                                                         options_.statement_timeout_ms,
+                                                         options_.lock_timeout_ms));
   }
   auto start = std::chrono::steady_clock::now();
   LASTRO_ASSIGN_OR_RETURN(WriteResult result, store_->Write(batch));

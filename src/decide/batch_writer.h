@@ -34,6 +34,7 @@ struct BatchWriterOptions {
   std::chrono::milliseconds batch_max_wait{20};
   std::chrono::milliseconds max_backoff{5000};
   int statement_timeout_ms = 30000;
+  int lock_timeout_ms = 5000;
 };
 
 class BatchWriter {

@@ -1,5 +1,7 @@
 #include "decide/decider.h"
 
+#include "common/pii.h"
+
 namespace lastro::decide {
 
 Decision MakeDecision(const CapturedRequest& request, const RequestContext& context,
@@ -15,6 +17,7 @@ Decision MakeDecision(const CapturedRequest& request, const RequestContext& cont
   d.amount_cents = request.amount_cents;
   d.created_at_us = request.created_at_us;
   d.commit_time_us = request.commit_time_us;
+  d.cpf_masked = pii::MaskCpf(context.cpf);
   if (!result.assessment.ok()) {
     const Status& s = result.assessment.status();
     d.status = on_provider_failure;

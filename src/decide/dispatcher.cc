@@ -96,6 +96,11 @@ size_t Dispatcher::in_flight() const {
   return work_.size();
 }
 
+Status Dispatcher::fatal() const {
+  std::lock_guard lock(mu_);
+  return fatal_;
+}
+
 size_t Dispatcher::queued() const {
   std::lock_guard lock(mu_);
   return queue_.size();
@@ -104,7 +109,8 @@ size_t Dispatcher::queued() const {
 StatusOr<StreamStore*> Dispatcher::Store() {
   if (!store_) {
     LASTRO_ASSIGN_OR_RETURN(store_, StreamStore::Connect(options_.dsn, options_.application_name,
-                                                         options_.statement_timeout_ms));
+                                                         options_.statement_timeout_ms,
+                                                         options_.lock_timeout_ms));
   }
   return store_.get();
 }
@@ -189,6 +195,11 @@ void Dispatcher::Submit(const CapturedRequest& request, const RequestContext& co
     // A shutdown cancels calls in flight: leave those requests undecided (the slot
     // resends them after restart) rather than sending them to manual review.
     if (!result.assessment.ok() && absl::IsCancelled(result.assessment.status())) return;
+    if (!result.assessment.ok() && absl::IsFailedPrecondition(result.assessment.status())) {
+      std::lock_guard lock(mu_);
+      if (fatal_.ok()) fatal_ = result.assessment.status();
+      return;
+    }
     Decision decision = MakeDecision(request, context, result, policy_, options_.on_provider_failure);
     if (log::Enabled(log::Level::kDebug)) {
       log::ScopedCorrelation correlation(log::RequestCorrelationId(request.id));

@@ -42,6 +42,7 @@ struct DispatcherOptions {
   std::string dsn;
   std::string application_name = "lastro-stream-dispatch";
   int statement_timeout_ms = 30000;
+  int lock_timeout_ms = 5000;
   int lookup_batch = 500;
   size_t max_queued = 4096;
   std::chrono::seconds sweep_interval{30};
@@ -77,6 +78,10 @@ class Dispatcher {
 
   size_t in_flight() const;
   size_t queued() const;
+  // Not OK once the provider refused us in a way retrying cannot fix (e.g. our
+  // credentials: HTTP 401/403). Requests are then left undecided for a restart
+  // with a corrected configuration; the pipeline stops and alerts.
+  Status fatal() const;
   bool db_ok() const { return db_ok_.load(); }
 
  private:
@@ -111,6 +116,7 @@ class Dispatcher {
   std::deque<int64_t> queue_;
   bool stop_ = false;
   bool sweep_now_ = false;
+  Status fatal_;
   std::atomic<bool> db_ok_{true};
   std::unique_ptr<StreamStore> store_;  // loop thread only
   std::thread thread_;

@@ -51,7 +51,7 @@ struct Pipeline::Impl {
         lag_bytes_gauge(m.GetGauge("lastro.replication.lag.bytes",
                                    "Server WAL end minus confirmed position")),
         lag_seconds_gauge(m.GetGauge("lastro.replication.lag.seconds",
-                                     "Age of the oldest unconfirmed commit, s")),
+                                     "Age of the last commit read from the slot (0 when idle), s")),
         attached_gauge(m.GetGauge("lastro.replication.attached", "1 while streaming")) {}
 
   void OnWritten(const std::vector<Decision>& batch, const WriteResult& result) {
@@ -101,7 +101,8 @@ struct Pipeline::Impl {
     ro.status_interval = std::chrono::milliseconds(config.stream.status_interval_ms);
     LASTRO_ASSIGN_OR_RETURN(auto store,
                             StreamStore::Connect(config.pg.dsn, config.pg.application_name,
-                                                 config.pg.statement_timeout_ms));
+                                                 config.pg.statement_timeout_ms,
+                                                 config.pg.lock_timeout_ms));
     LASTRO_RETURN_IF_ERROR(store->EnsurePublication(config.pg.publication));
     LASTRO_ASSIGN_OR_RETURN(auto stream, capture::ReplicationStream::Open(ro));
     auto slot = stream->EnsureSlot(/*export_snapshot=*/true);
@@ -128,6 +129,7 @@ struct Pipeline::Impl {
     std::vector<CapturedRequest> txn;
     auto db_failing_since = std::chrono::steady_clock::time_point::max();
     while (!stop) {
+      LASTRO_RETURN_IF_ERROR(dispatcher->fatal());
       // While decisions cannot be written, nothing can be confirmed; holding the
       // replication connection then would also block a clean server shutdown
       // (the walsender waits for our confirmation). Let go and reconnect later;
@@ -238,12 +240,14 @@ StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const Config& config, Polic
   wo.batch_max = config.stream.batch_max;
   wo.batch_max_wait = std::chrono::milliseconds(config.stream.batch_max_ms);
   wo.statement_timeout_ms = config.pg.statement_timeout_ms;
+  wo.lock_timeout_ms = config.pg.lock_timeout_ms;
   impl->writer = std::make_unique<BatchWriter>(
       wo, m, [raw](const std::vector<Decision>& b, const WriteResult& r) { raw->OnWritten(b, r); });
   DispatcherOptions d;
   d.dsn = config.pg.dsn;
   d.application_name = config.pg.application_name + "-dispatch";
   d.statement_timeout_ms = config.pg.statement_timeout_ms;
+  d.lock_timeout_ms = config.pg.lock_timeout_ms;
   d.lookup_batch = config.stream.batch_max;
   d.max_queued = size_t(config.risk.max_in_flight) * 4;
   d.sweep_interval = std::chrono::seconds(config.stream.sweep_interval_s);
@@ -307,6 +311,8 @@ bool Pipeline::ready() const {
   PipelineStatus st = status();
   return st.attached && st.db_ok;
 }
+
+risk::Health Pipeline::risk_health() const { return impl_->risk->health(); }
 
 void Pipeline::SweepNow() { impl_->dispatcher->SweepSoon(); }
 

@@ -24,6 +24,7 @@
 #include "decide/policy.h"
 #include "decide/stream_store.h"
 #include "decide/types.h"
+#include "risk/types.h"
 
 namespace lastro::decide {
 
@@ -62,6 +63,10 @@ class Pipeline {
   PipelineStatus status() const;
   // Ready to serve: slot attached and DB reachable.
   bool ready() const;
+
+  // The risk provider client's health (in flight, circuit state, error rate).
+  // Thread-safe; cheap (no I/O).
+  risk::Health risk_health() const;
 
   // For tests and operators: trigger the reconciliation sweep now.
   void SweepNow();

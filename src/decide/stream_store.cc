@@ -79,14 +79,15 @@ std::string FormatLsn(uint64_t lsn) {
 
 StatusOr<std::unique_ptr<StreamStore>> StreamStore::Connect(const std::string& dsn,
                                                             const std::string& application_name,
-                                                            int statement_timeout_ms) {
+                                                            int statement_timeout_ms,
+                                                            int lock_timeout_ms) {
   pg::ConnectOptions options;
   options.application_name = application_name;
   LASTRO_ASSIGN_OR_RETURN(auto conn, pg::Connection::Connect(dsn, options));
   LASTRO_RETURN_IF_ERROR(
-      conn->Exec(fmt::format("SET statement_timeout = {}; SET lock_timeout = 5000; "
+      conn->Exec(fmt::format("SET statement_timeout = {}; SET lock_timeout = {}; "
                              "SET TIME ZONE 'UTC'",
-                             statement_timeout_ms))
+                             statement_timeout_ms, lock_timeout_ms))
           .status());
   return std::unique_ptr<StreamStore>(new StreamStore(std::move(conn)));
 }

@@ -29,7 +29,8 @@ class StreamStore {
   // Errors: as pg::Connection::Connect.
   static StatusOr<std::unique_ptr<StreamStore>> Connect(const std::string& dsn,
                                                         const std::string& application_name,
-                                                        int statement_timeout_ms);
+                                                        int statement_timeout_ms,
+                                                        int lock_timeout_ms = 5000);
 
   // Current status, CPF and history for each request, by (request id, customer
   // id). One query. A request whose row is not visible yet gets status "" — the

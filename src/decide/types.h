@@ -50,6 +50,9 @@ struct Decision {
   int64_t amount_cents = 0;
   int64_t created_at_us = 0;
   int64_t commit_time_us = 0;
+  // The customer's CPF masked for display ("***.456.789-**", or "***.***.***-**" when
+  // unknown). The raw CPF never leaves the decide layer.
+  std::string cpf_masked;
 };
 
 }  // namespace lastro::decide

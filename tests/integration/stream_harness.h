@@ -22,6 +22,7 @@ struct HarnessOptions {
   int sweep_threshold_s = 120;
   std::string extra_toml;       // appended to the generated config
   std::string pg_dsn;           // use this server instead of a fresh test database
+  std::string risk_token;       // bearer token the risk simulator requires
 };
 
 // Minimal HTTP client for tests (libcurl). Returns the body; `status` gets the code.

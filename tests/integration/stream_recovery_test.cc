@@ -194,3 +194,24 @@ TEST(StreamRecovery, ReconnectsAndCatchesUpAfterPostgresRestartUnderLoad) {
 
 }  // namespace
 }  // namespace lastro::testing
+
+namespace lastro::testing {
+namespace {
+
+TEST(StreamRecovery, WrongProviderCredentialsStopTheStreamAndDecideNothing) {
+  auto h = MakeHarness({.name = "badtoken",
+                        .extra_toml = "[risk]\ntoken = \"wrong\"\n",
+                        .risk_token = "right"});
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(h->StartStream().ok());
+  ASSERT_EQ(*h->Generate({"--count", "5", "--customers", "5"}), 5);
+  ASSERT_TRUE(WaitFor([&] { return !h->stream_running(); }, seconds(60))) << h->stream_log();
+  EXPECT_NE(h->stream_log().find("lastro: "), std::string::npos);
+  EXPECT_NE(h->stream_log().find("401"), std::string::npos);
+  // Nothing was pushed to manual review: the requests wait for a fixed config.
+  EXPECT_EQ(h->Count("SELECT count(*) FROM credit_decisions"), 0);
+  EXPECT_EQ(h->Count("SELECT count(*) FROM credit_requests WHERE status = 'PENDING'"), 5);
+}
+
+}  // namespace
+}  // namespace lastro::testing
