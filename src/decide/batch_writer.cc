@@ -1,6 +1,7 @@
 #include "decide/batch_writer.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "common/log.h"
 
@@ -13,6 +14,11 @@ BatchWriter::BatchWriter(BatchWriterOptions options, metrics::Registry& m, Writt
       rows_(m.GetCounter("lastro.writer.rows", "Decisions written")),
       parked_(m.GetCounter("lastro.writer.parked", "Decisions refused by the DB, dead-lettered")),
       write_errors_(m.GetCounter("lastro.writer.errors", "Failed write attempts")),
+      invisible_retries_(m.GetCounter("lastro.writer.invisible_retries",
+                                      "Decisions re-queued because their request row was not "
+                                      "visible yet")),
+      vanished_(m.GetCounter("lastro.writer.vanished",
+                             "Decisions dropped because their request was deleted")),
       batch_size_(m.GetHistogram("lastro.writer.batch_size", "Decisions per batch")),
       write_ms_(m.GetHistogram("lastro.writer.write.ms", "Batch write time, ms")) {}
 
@@ -102,6 +108,7 @@ Status BatchWriter::WriteOnce(const std::vector<Decision>& batch) {
                                                          options_.lock_timeout_ms));
   }
   auto start = std::chrono::steady_clock::now();
+  auto now = std::chrono::steady_clock::now();
   LASTRO_ASSIGN_OR_RETURN(WriteResult result, store_->Write(batch));
   write_ms_.Observe(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                               start)
@@ -109,7 +116,35 @@ Status BatchWriter::WriteOnce(const std::vector<Decision>& batch) {
   batches_.Add();
   rows_.Add(int64_t(batch.size()));
   batch_size_.Observe(double(batch.size()));
-  on_written_(batch, result);
+  if (result.missing.empty()) {
+    on_written_(batch, result);
+    return absl::OkStatus();
+  }
+  // Rows not visible yet are written again shortly; only after a while is the
+  // request taken as deleted. Completing them now would let the slot forget a
+  // request that has no decision.
+  std::unordered_set<int64_t> missing(result.missing.begin(), result.missing.end());
+  std::vector<Decision> done, again;
+  for (const Decision& d : batch) {
+    if (!missing.count(d.request_id)) {
+      done.push_back(d);
+      continue;
+    }
+    Decision retry = d;
+    if (retry.first_write == std::chrono::steady_clock::time_point{}) retry.first_write = now;
+    if (now - retry.first_write < options_.invisible_retry_for) {
+      again.push_back(std::move(retry));
+    } else {
+      vanished_.Add();
+      done.push_back(d);
+    }
+  }
+  if (!done.empty()) on_written_(done, result);
+  if (!again.empty()) {
+    invisible_retries_.Add(int64_t(again.size()));
+    std::lock_guard lock(mu_);
+    for (Decision& d : again) queue_.push_back(std::move(d));
+  }
   return absl::OkStatus();
 }
 

@@ -33,6 +33,9 @@ struct BatchWriterOptions {
   int batch_max = 500;
   std::chrono::milliseconds batch_max_wait{20};
   std::chrono::milliseconds max_backoff{5000};
+  // How long a decision whose request row is not visible is retried before the
+  // request is taken as deleted.
+  std::chrono::milliseconds invisible_retry_for{10000};
   int statement_timeout_ms = 30000;
   int lock_timeout_ms = 5000;
 };
@@ -68,6 +71,8 @@ class BatchWriter {
   metrics::Counter& rows_;
   metrics::Counter& parked_;
   metrics::Counter& write_errors_;
+  metrics::Counter& invisible_retries_;
+  metrics::Counter& vanished_;
   metrics::Histogram& batch_size_;
   metrics::Histogram& write_ms_;
 

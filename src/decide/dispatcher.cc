@@ -125,6 +125,11 @@ void Dispatcher::Loop() {
   while (!stop_) {
     cv_.wait_until(lock, next_sweep, [&] { return stop_ || !queue_.empty() || sweep_now_; });
     if (stop_) break;
+    if (!queue_.empty() && int(queue_.size()) < options_.lookup_batch) {
+      cv_.wait_for(lock, options_.lookup_wait,
+                   [this] { return stop_ || int(queue_.size()) >= options_.lookup_batch; });
+      if (stop_) break;
+    }
     if (!queue_.empty()) {
       std::vector<CapturedRequest> batch;
       while (!queue_.empty() && int(batch.size()) < options_.lookup_batch) {

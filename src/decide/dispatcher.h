@@ -44,6 +44,9 @@ struct DispatcherOptions {
   int statement_timeout_ms = 30000;
   int lock_timeout_ms = 5000;
   int lookup_batch = 500;
+  // A partial batch waits this long to fill before its lookup: fewer, larger
+  // queries on the operational DB for a few milliseconds of latency.
+  std::chrono::milliseconds lookup_wait{20};
   size_t max_queued = 4096;
   std::chrono::seconds sweep_interval{30};
   std::chrono::seconds sweep_threshold{120};

@@ -249,6 +249,7 @@ StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const Config& config, Polic
   d.statement_timeout_ms = config.pg.statement_timeout_ms;
   d.lock_timeout_ms = config.pg.lock_timeout_ms;
   d.lookup_batch = config.stream.batch_max;
+  d.lookup_wait = std::chrono::milliseconds(config.stream.batch_max_ms);
   d.max_queued = size_t(config.risk.max_in_flight) * 4;
   d.sweep_interval = std::chrono::seconds(config.stream.sweep_interval_s);
   d.sweep_threshold = std::chrono::seconds(config.stream.sweep_threshold_s);

@@ -54,6 +54,7 @@ hist AS (
 )
 SELECT 'd' AS kind, request_id FROM ins
 UNION ALL SELECT 't', request_id FROM hist
+UNION ALL SELECT 'm', request_id FROM input WHERE request_id NOT IN (SELECT request_id FROM live)
 UNION ALL SELECT 'c', (extract(epoch from now()) * 1000000)::bigint
 )sql";
 
@@ -158,6 +159,7 @@ StatusOr<WriteResult> StreamStore::Write(const std::vector<Decision>& ds) {
     if (kind == "d") result.decided.push_back(v);
     if (kind == "t") result.transitioned.push_back(v);
     if (kind == "c") result.commit_time_us = v;
+    if (kind == "m") result.missing.push_back(v);
   }
   return result;
 }

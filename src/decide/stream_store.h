@@ -22,6 +22,11 @@ struct WriteResult {
   std::vector<int64_t> decided;       // decision row inserted by this call
   std::vector<int64_t> transitioned;  // status moved PENDING -> decision by this call
   int64_t commit_time_us = 0;         // server time of the commit
+  // Requests whose row this transaction could not see: deleted, or committed so
+  // recently that their commit is not visible yet (the walsender may send a commit
+  // a moment before it becomes visible to other sessions). Nothing was written
+  // for them.
+  std::vector<int64_t> missing;
 };
 
 class StreamStore {

@@ -1,6 +1,7 @@
 // Value types shared by the stream's stages (capture -> score -> decide -> write).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -53,6 +54,8 @@ struct Decision {
   // The customer's CPF masked for display ("***.456.789-**", or "***.***.***-**" when
   // unknown). The raw CPF never leaves the decide layer.
   std::string cpf_masked;
+  // Writer bookkeeping: when the first write of this decision was tried.
+  std::chrono::steady_clock::time_point first_write{};
 };
 
 }  // namespace lastro::decide
