@@ -1,5 +1,5 @@
 #include "cli/command.h"
-#include "decide/stream_service.h"
+#include "service/stream_service.h"
 
 namespace lastro::cli {
 
@@ -10,9 +10,9 @@ void RegisterStream(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   stream->callback([&] {
     auto run = [&]() -> Status {
       LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
-      decide::StreamServiceOptions options;
+      service::StreamServiceOptions options;
       options.config = config;
-      return decide::RunStreamService(options, StopFlag());
+      return service::RunStreamService(options, StopFlag());
     };
     exit_code = Finish(run());
   });

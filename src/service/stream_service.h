@@ -1,5 +1,7 @@
 // The `lastro stream` process: the decision pipeline plus its HTTP surface
-// (`/healthz`, `/readyz`, `/metrics`, `/api/status`) and the DogStatsD exporter.
+// (`/healthz`, `/readyz`, `/metrics`, `/api/status`, and the live dashboard: `/`,
+// `/assets/*`, `/api/events`, `/api/summary`, see src/dashboard) and the DogStatsD
+// exporter. Refuses to listen on a non-loopback address without `[http] auth_token`.
 #pragma once
 
 #include <atomic>
@@ -8,7 +10,7 @@
 #include "common/config.h"
 #include "common/status.h"
 
-namespace lastro::decide {
+namespace lastro::service {
 
 struct StreamServiceOptions {
   Config config;
@@ -20,4 +22,4 @@ struct StreamServiceOptions {
 // use) or the stream hits an error it cannot recover from.
 Status RunStreamService(const StreamServiceOptions& options, const std::atomic<bool>& stop);
 
-}  // namespace lastro::decide
+}  // namespace lastro::service
