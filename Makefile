@@ -8,7 +8,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc)
 export CCACHE_DIR ?= $(CURDIR)/$(BUILD)/.ccache
 
-.PHONY: all deps configure build test test-unit test-asan demo bench fuzz format clean
+.PHONY: all deps configure build test test-unit test-asan demo bench fuzz format format-check clean
 
 all: build
 
@@ -45,7 +45,10 @@ fuzz: deps
 	  -artifact_prefix=$(BUILD)-fuzz/findings/ $(BUILD)-fuzz/src/capture/pgoutput_fuzz_corpus
 
 format:
-	@find src bench tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
+	@git ls-files 'src/*.cc' 'src/*.h' 'bench/*.cc' 'bench/*.h' 'tests/*.cc' 'tests/*.h' | xargs clang-format -i
+
+format-check: deps
+	@git ls-files 'src/*.cc' 'src/*.h' 'bench/*.cc' 'bench/*.h' 'tests/*.cc' 'tests/*.h' | xargs clang-format --dry-run --Werror
 
 clean:
 	@scripts/pg-local stop 2>/dev/null || true

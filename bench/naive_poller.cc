@@ -134,8 +134,8 @@ Status RunNaivePoller(const NaivePollerOptions& options, const std::atomic<bool>
         queue.Push(decide::MakeDecision(q, ctx, r, policy, "MANUAL_REVIEW"));
       };
       // Backpressure: wait for room under max_in_flight, as the stream does.
-      while (!stop && absl::IsResourceExhausted(
-                          risk->Submit(sr, done, std::chrono::milliseconds(200)))) {
+      while (!stop &&
+             absl::IsResourceExhausted(risk->Submit(sr, done, std::chrono::milliseconds(200)))) {
       }
     }
     std::this_thread::sleep_until(next);  // the poll period (late polls start at once)

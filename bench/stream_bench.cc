@@ -50,9 +50,9 @@ struct Options {
   double rate = 5000;           // paced phase, requests/s
   int clients = 8;              // the app's connections
   int customers = 5000;
-  int max_in_flight = 256;      // [risk] max_in_flight, also the naive poller's bound
-  int batch_max = 500;          // [stream] batch_max
-  int batch_max_ms = 20;        // [stream] batch_max_ms
+  int max_in_flight = 256;  // [risk] max_in_flight, also the naive poller's bound
+  int batch_max = 500;      // [stream] batch_max
+  int batch_max_ms = 20;    // [stream] batch_max_ms
   int naive_writers = 8;
   double latency_ms = 20, jitter_ms = 5;
   std::string systems = "stream,naive";
@@ -61,7 +61,7 @@ struct Options {
 struct Phase {
   std::string name;
   int64_t requests = 0;
-  double app_per_s = 0;       // the app's insert rate during the phase
+  double app_per_s = 0;  // the app's insert rate during the phase
   double decisions_per_s = 0;
   double p50_ms = 0, p99_ms = 0;            // commit -> decision committed
   double prov_p50_ms = 0, prov_p99_ms = 0;  // provider latency as seen by the client
@@ -94,7 +94,8 @@ double PeakRssMb(pid_t pid) {
 // Statements the app (`lastro sim requests`) and this program send are not counted,
 // nor statements run inside others (foreign-key checks): round trips only.
 constexpr char kNotCounted[] =
-    "toplevel AND query NOT LIKE '%/*bench*/%' AND query NOT LIKE 'INSERT INTO credit_requests (customer_id%' "
+    "toplevel AND query NOT LIKE '%/*bench*/%' AND query NOT LIKE 'INSERT INTO credit_requests "
+    "(customer_id%' "
     "AND query NOT LIKE 'INSERT INTO customers%' "
     "AND query NOT LIKE 'SELECT id, monthly_income_cents FROM customers%'";
 
@@ -108,8 +109,8 @@ class Scenario {
     run.name = system;
     LASTRO_ASSIGN_OR_RETURN(db_, TestDatabase::Create("bench_" + system));
     dir_ = testing::TestDir("bench-" + system);
-    LASTRO_ASSIGN_OR_RETURN(admin_, pg::Connection::Connect(Env("LASTRO_TEST_PG_DSN", ""),
-                                                            {"lastro-bench"}));
+    LASTRO_ASSIGN_OR_RETURN(
+        admin_, pg::Connection::Connect(Env("LASTRO_TEST_PG_DSN", ""), {"lastro-bench"}));
     oid_ = db_->Scalar("/*bench*/ SELECT oid FROM pg_database WHERE datname = current_database()");
     LASTRO_RETURN_IF_ERROR(StartSystem());
 
@@ -137,7 +138,8 @@ class Scenario {
       std::ofstream(config) << "[pg]\nslot = \"" << db_->name() << "\"\n"
                             << "[stream]\npolicy_file = \"" << PolicyFile() << "\"\n"
                             << "batch_max = " << o_.batch_max << "\n"
-                            << "batch_max_ms = " << o_.batch_max_ms << "\n"
+                            << "batch_max_ms = " << o_.batch_max_ms
+                            << "\n"
                             // A request the stream misses is recovered by the sweep:
                             // soon, so the run does not wait 2+ minutes for it.
                             << "sweep_interval_s = 5\nsweep_threshold_s = 10\n"
@@ -153,10 +155,10 @@ class Scenario {
       }
     } else {
       LASTRO_ASSIGN_OR_RETURN(
-          proc_, Subprocess::Start({SelfExe(), "naive-poller", db_->dsn(), risk_url_, PolicyFile(),
-                                    std::to_string(o_.max_in_flight),
-                                    std::to_string(o_.naive_writers)},
-                                   {}, prefix));
+          proc_,
+          Subprocess::Start({SelfExe(), "naive-poller", db_->dsn(), risk_url_, PolicyFile(),
+                             std::to_string(o_.max_in_flight), std::to_string(o_.naive_writers)},
+                            {}, prefix));
       if (!proc_->WaitForOutput("naive poller started", std::chrono::seconds(30))) {
         return absl::UnavailableError("naive poller did not start: " + proc_->Stderr());
       }
@@ -185,9 +187,15 @@ class Scenario {
 
   // Runs the app to insert `n` requests (rate 0 = as fast as it can) and waits.
   Status Generate(int64_t n, double rate) {
-    std::vector<std::string> argv = {testing::LastroBin(), "sim", "requests", "--count",
-                                     std::to_string(n), "--customers", std::to_string(o_.customers),
-                                     "--clients", std::to_string(o_.clients)};
+    std::vector<std::string> argv = {testing::LastroBin(),
+                                     "sim",
+                                     "requests",
+                                     "--count",
+                                     std::to_string(n),
+                                     "--customers",
+                                     std::to_string(o_.customers),
+                                     "--clients",
+                                     std::to_string(o_.clients)};
     if (rate > 0) {
       argv.push_back("--rate");
       argv.push_back(std::to_string(rate));
@@ -246,25 +254,29 @@ class Scenario {
     };
     std::string from = absl::StrCat(
         " FROM credit_requests r JOIN credit_decisions d ON d.request_id = r.id WHERE", range);
-    std::string origin = drain ? absl::StrCat("'", start_ts_, "'::timestamptz") : "min(r.created_at)";
+    std::string origin =
+        drain ? absl::StrCat("'", start_ts_, "'::timestamptz") : "min(r.created_at)";
     // Requests decided only by the reconciliation sweep are counted apart, and
     // left out of the span (they would measure the sweep's period, not throughput).
-    std::string on_time = drain || system_ != "stream"
-                              ? "true"
-                              : "d.decided_at - r.created_at < interval '10 s'";
-    auto t = row(absl::StrCat(
-        "/*bench*/ SELECT extract(epoch from max(r.created_at) - min(r.created_at)), "
-        "extract(epoch from max(d.decided_at) FILTER (WHERE ", on_time, ") - ", origin, "), "
-        "count(*) FILTER (WHERE NOT ", on_time, ")", from));
-    auto pct = row(absl::StrCat(
-        "/*bench*/ WITH s AS (SELECT extract(epoch from d.decided_at - r.created_at) * 1000 AS e2e, "
-        "coalesce(d.provider_latency_ms, 0)::float8 AS prov",
-        from,
-        ") SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY e2e), "
-        "percentile_cont(0.99) WITHIN GROUP (ORDER BY e2e), "
-        "percentile_cont(0.5) WITHIN GROUP (ORDER BY prov), "
-        "percentile_cont(0.99) WITHIN GROUP (ORDER BY prov), "
-        "percentile_cont(0.99) WITHIN GROUP (ORDER BY e2e - prov) FROM s"));
+    std::string on_time =
+        drain || system_ != "stream" ? "true" : "d.decided_at - r.created_at < interval '10 s'";
+    auto t = row(
+        absl::StrCat("/*bench*/ SELECT extract(epoch from max(r.created_at) - min(r.created_at)), "
+                     "extract(epoch from max(d.decided_at) FILTER (WHERE ",
+                     on_time, ") - ", origin,
+                     "), "
+                     "count(*) FILTER (WHERE NOT ",
+                     on_time, ")", from));
+    auto pct =
+        row(absl::StrCat("/*bench*/ WITH s AS (SELECT extract(epoch from d.decided_at - "
+                         "r.created_at) * 1000 AS e2e, "
+                         "coalesce(d.provider_latency_ms, 0)::float8 AS prov",
+                         from,
+                         ") SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY e2e), "
+                         "percentile_cont(0.99) WITHIN GROUP (ORDER BY e2e), "
+                         "percentile_cont(0.5) WITHIN GROUP (ORDER BY prov), "
+                         "percentile_cont(0.99) WITHIN GROUP (ORDER BY prov), "
+                         "percentile_cont(0.99) WITHIN GROUP (ORDER BY e2e - prov) FROM s"));
     if (t.size() == 3 && t[0] > 0) p.app_per_s = double(n) / t[0];
     if (t.size() == 3 && t[1] > 0) p.decisions_per_s = double(n - int64_t(t[2])) / t[1];
     if (t.size() == 3) p.late = int64_t(t[2]);
@@ -275,19 +287,22 @@ class Scenario {
       p.prov_p99_ms = pct[3];
       p.added_p99_ms = pct[4];
     }
-    auto stmts = admin_->Exec(absl::StrCat(
-        "/*bench*/ SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE dbid = $1::oid AND ",
-        kNotCounted), {oid_});
+    auto stmts = admin_->Exec(absl::StrCat("/*bench*/ SELECT coalesce(sum(calls), 0) FROM "
+                                           "pg_stat_statements WHERE dbid = $1::oid AND ",
+                                           kNotCounted),
+                              {oid_});
     if (stmts.ok() && stmts->rows() == 1) {
       p.statements_per_decision = double(stmts->GetInt(0, 0)) / double(n);
     }
-    auto top = admin_->Exec(absl::StrCat(
-        "/*bench*/ SELECT calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 70) "
-        "FROM pg_stat_statements WHERE dbid = $1::oid AND ", kNotCounted,
-        " ORDER BY calls DESC LIMIT 4"), {oid_});
+    auto top = admin_->Exec(
+        absl::StrCat("/*bench*/ SELECT calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 70) "
+                     "FROM pg_stat_statements WHERE dbid = $1::oid AND ",
+                     kNotCounted, " ORDER BY calls DESC LIMIT 4"),
+        {oid_});
     if (top.ok()) {
       for (int i = 0; i < top->rows(); ++i) {
-        p.top_statements += absl::StrCat("      ", std::string(top->Get(i, 0)), "  ", std::string(top->Get(i, 1)), "\n");
+        p.top_statements += absl::StrCat("      ", std::string(top->Get(i, 0)), "  ",
+                                         std::string(top->Get(i, 1)), "\n");
       }
     }
     return p;
@@ -329,10 +344,11 @@ void Print(const Options& o, const std::vector<SystemRun>& runs) {
                   p.statements_per_decision, (long long)p.late);
     }
   }
-  std::printf("(drain: latency includes the backlog's queueing; decisions/s counts from the "
-              "system's start. late (stream): decided >= 10 s after commit, i.e. missed and "
-              "recovered by the reconciliation sweep; left out of decisions/s)\n\n"
-              "statements counted (most frequent, per phase):\n");
+  std::printf(
+      "(drain: latency includes the backlog's queueing; decisions/s counts from the "
+      "system's start. late (stream): decided >= 10 s after commit, i.e. missed and "
+      "recovered by the reconciliation sweep; left out of decisions/s)\n\n"
+      "statements counted (most frequent, per phase):\n");
   for (const SystemRun& r : runs) {
     for (const Phase& p : r.phases) {
       std::printf("  %s / %s\n%s", r.name.c_str(), p.name.c_str(), p.top_statements.c_str());
@@ -365,8 +381,7 @@ void Print(const Options& o, const std::vector<SystemRun>& runs) {
               burst->decisions_per_s, drain->decisions_per_s, verdict(best >= 5000));
   double spd = std::max(paced->statements_per_decision, burst->statements_per_decision);
   std::printf("  <= 0.05 statements/decision  paced %.4f, burst %.4f   %s\n",
-              paced->statements_per_decision, burst->statements_per_decision,
-              verdict(spd <= 0.05));
+              paced->statements_per_decision, burst->statements_per_decision, verdict(spd <= 0.05));
   std::printf("  p99 added <= 100 ms          paced %.1f ms (at %.0f/s)   %s\n",
               paced->added_p99_ms, o.rate, verdict(paced->added_p99_ms <= 100));
   std::printf("  RSS <= 150 MB                %.1f MB   %s\n", s.peak_rss_mb,
@@ -407,17 +422,28 @@ int Main(int argc, char** argv) {
     if (a == "--quick") {
       o.count = 10000;
       o.paced_count = 10000;
-    } else if (a == "--count") o.count = std::stoll(next());
-    else if (a == "--paced-count") o.paced_count = std::stoll(next());
-    else if (a == "--rate") o.rate = std::stod(next());
-    else if (a == "--clients") o.clients = std::stoi(next());
-    else if (a == "--customers") o.customers = std::stoi(next());
-    else if (a == "--max-in-flight") o.max_in_flight = std::stoi(next());
-    else if (a == "--batch-max") o.batch_max = std::stoi(next());
-    else if (a == "--batch-max-ms") o.batch_max_ms = std::stoi(next());
-    else if (a == "--naive-writers") o.naive_writers = std::stoi(next());
-    else if (a == "--systems") o.systems = next();
-    else return Usage();
+    } else if (a == "--count")
+      o.count = std::stoll(next());
+    else if (a == "--paced-count")
+      o.paced_count = std::stoll(next());
+    else if (a == "--rate")
+      o.rate = std::stod(next());
+    else if (a == "--clients")
+      o.clients = std::stoi(next());
+    else if (a == "--customers")
+      o.customers = std::stoi(next());
+    else if (a == "--max-in-flight")
+      o.max_in_flight = std::stoi(next());
+    else if (a == "--batch-max")
+      o.batch_max = std::stoi(next());
+    else if (a == "--batch-max-ms")
+      o.batch_max_ms = std::stoi(next());
+    else if (a == "--naive-writers")
+      o.naive_writers = std::stoi(next());
+    else if (a == "--systems")
+      o.systems = next();
+    else
+      return Usage();
   }
   if (std::getenv("LASTRO_TEST_PG_DSN") == nullptr) return Usage();
 
@@ -428,17 +454,18 @@ int Main(int argc, char** argv) {
   std::printf("load: paced %lld at %.0f/s, burst %lld, drain %lld; app %d clients, %d customers\n",
               (long long)o.paced_count, o.rate, (long long)o.count, (long long)o.count, o.clients,
               o.customers);
-  std::printf("risk sim: %.0f ms +- %.0f; stream: [risk] max_in_flight=%d [stream] batch_max=%d "
-              "batch_max_ms=%d (rest default); naive: poll 100 ms, max_in_flight=%d, %d writers\n",
-              o.latency_ms, o.jitter_ms, o.max_in_flight, o.batch_max, o.batch_max_ms,
-              o.max_in_flight, o.naive_writers);
+  std::printf(
+      "risk sim: %.0f ms +- %.0f; stream: [risk] max_in_flight=%d [stream] batch_max=%d "
+      "batch_max_ms=%d (rest default); naive: poll 100 ms, max_in_flight=%d, %d writers\n",
+      o.latency_ms, o.jitter_ms, o.max_in_flight, o.batch_max, o.batch_max_ms, o.max_in_flight,
+      o.naive_writers);
   std::fflush(stdout);
 
   std::string dir = testing::TestDir("bench-risk");
-  auto risk = Subprocess::Start({testing::LastroBin(), "sim", "risk-api", "--port", "0",
-                                 "--latency-ms", std::to_string(o.latency_ms), "--jitter-ms",
-                                 std::to_string(o.jitter_ms)},
-                                {}, dir + "/risk");
+  auto risk =
+      Subprocess::Start({testing::LastroBin(), "sim", "risk-api", "--port", "0", "--latency-ms",
+                         std::to_string(o.latency_ms), "--jitter-ms", std::to_string(o.jitter_ms)},
+                        {}, dir + "/risk");
   if (!risk.ok() || !(*risk)->WaitForOutput("\"listening\"", std::chrono::seconds(10))) {
     std::fprintf(stderr, "risk simulator did not start\n");
     return 1;

@@ -26,18 +26,19 @@ Status RunCdcTail(const CdcTailOptions& options, std::FILE* out, const std::atom
   LASTRO_ASSIGN_OR_RETURN(auto conn, pg::Connection::Connect(options.dsn, {"lastro-cdc-tail"}));
   LASTRO_ASSIGN_OR_RETURN(pg::Result db, conn->Exec("SELECT current_database()"));
   std::string dbname(db.Get(0, 0));
-  LASTRO_ASSIGN_OR_RETURN(pg::Result pub, conn->Exec("SELECT 1 FROM pg_publication WHERE pubname = $1",
-                                                     {options.publication}));
+  LASTRO_ASSIGN_OR_RETURN(
+      pg::Result pub,
+      conn->Exec("SELECT 1 FROM pg_publication WHERE pubname = $1", {options.publication}));
   if (pub.rows() == 0) {
     if (!options.create_publication_for_all_tables) {
       return absl::NotFoundError(absl::StrCat("publication ", options.publication,
                                               " does not exist (create it, or pass "
                                               "--create-publication)"));
     }
-    LASTRO_RETURN_IF_ERROR(conn->Exec(absl::StrCat("CREATE PUBLICATION ",
-                                                   conn->QuoteIdentifier(options.publication),
-                                                   " FOR ALL TABLES"))
-                               .status());
+    LASTRO_RETURN_IF_ERROR(
+        conn->Exec(absl::StrCat("CREATE PUBLICATION ", conn->QuoteIdentifier(options.publication),
+                                " FOR ALL TABLES"))
+            .status());
   }
 
   ReplicationOptions ro;
@@ -63,14 +64,13 @@ Status RunCdcTail(const CdcTailOptions& options, std::FILE* out, const std::atom
     last_change = std::chrono::steady_clock::now();
   };
   auto report = [](const WalMessage& m, const Status& s) {
-    log::Error("cannot decode change", {{"lsn", Lsn(m.wal_start).ToString()},
-                                        {"error", std::string(s.message())}});
+    log::Error("cannot decode change",
+               {{"lsn", Lsn(m.wal_start).ToString()}, {"error", std::string(s.message())}});
   };
   while (!stop) {
     if (options.max_changes > 0 && emitted >= options.max_changes) break;
-    if (options.idle_exit_s > 0 &&
-        std::chrono::steady_clock::now() - last_change >
-            std::chrono::duration<double>(options.idle_exit_s)) {
+    if (options.idle_exit_s > 0 && std::chrono::steady_clock::now() - last_change >
+                                       std::chrono::duration<double>(options.idle_exit_s)) {
       break;
     }
     LASTRO_ASSIGN_OR_RETURN(auto msg, stream->Next(std::chrono::milliseconds(100)));

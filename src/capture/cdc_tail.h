@@ -18,8 +18,8 @@ struct CdcTailOptions {
   std::string slot;  // empty: a temporary slot named lastro_tail_<pid>
   std::string publication = "lastro_requests";
   bool create_publication_for_all_tables = false;  // when the publication is missing
-  int64_t max_changes = 0;   // stop after this many envelopes (0 = until stopped)
-  double idle_exit_s = 0;    // stop after this long without changes (0 = never)
+  int64_t max_changes = 0;  // stop after this many envelopes (0 = until stopped)
+  double idle_exit_s = 0;   // stop after this long without changes (0 = never)
   // Called once streaming has started (tests wait for it before writing).
   std::function<void()> on_started;
 };

@@ -52,10 +52,9 @@ StatusOr<SlotInfo> ReplicationStream::EnsureSlot(bool export_snapshot) {
   if (!options_.temporary_slot) {
     // Replication connections accept plain SELECTs (replication=database).
     LASTRO_ASSIGN_OR_RETURN(
-        pg::Result r,
-        conn_->Exec(fmt::format("SELECT plugin, wal_status, confirmed_flush_lsn FROM "
-                                "pg_replication_slots WHERE slot_name = {}",
-                                conn_->QuoteLiteral(options_.slot))));
+        pg::Result r, conn_->Exec(fmt::format("SELECT plugin, wal_status, confirmed_flush_lsn FROM "
+                                              "pg_replication_slots WHERE slot_name = {}",
+                                              conn_->QuoteLiteral(options_.slot))));
     if (r.rows() == 1) {
       if (r.Get(0, 0) != "pgoutput") {
         return absl::FailedPreconditionError(absl::StrCat(
@@ -85,13 +84,15 @@ StatusOr<SlotInfo> ReplicationStream::EnsureSlot(bool export_snapshot) {
   info.created = true;
   info.consistent_lsn = ParseLsn(created->Get(0, created->Column("consistent_point")));
   int snap = created->Column("snapshot_name");
-  if (snap >= 0 && !created->IsNull(0, snap)) info.snapshot_name = std::string(created->Get(0, snap));
+  if (snap >= 0 && !created->IsNull(0, snap))
+    info.snapshot_name = std::string(created->Get(0, snap));
   confirmed_ = reported_ = info.consistent_lsn;
   return info;
 }
 
 Status ReplicationStream::DropSlot() {
-  auto r = conn_->Exec(fmt::format("DROP_REPLICATION_SLOT {}", conn_->QuoteIdentifier(options_.slot)));
+  auto r =
+      conn_->Exec(fmt::format("DROP_REPLICATION_SLOT {}", conn_->QuoteIdentifier(options_.slot)));
   if (!r.ok() && r.status().message().find("does not exist") != std::string::npos) {
     return absl::NotFoundError(absl::StrCat("slot ", options_.slot, " does not exist"));
   }
@@ -99,10 +100,10 @@ Status ReplicationStream::DropSlot() {
 }
 
 Status ReplicationStream::Start() {
-  std::string sql = fmt::format(
-      "START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names {})",
-      conn_->QuoteIdentifier(options_.slot), FormatLsn(confirmed_),
-      conn_->QuoteLiteral(conn_->QuoteIdentifier(options_.publication)));
+  std::string sql =
+      fmt::format("START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names {})",
+                  conn_->QuoteIdentifier(options_.slot), FormatLsn(confirmed_),
+                  conn_->QuoteLiteral(conn_->QuoteIdentifier(options_.publication)));
   LASTRO_RETURN_IF_ERROR(conn_->Exec(sql).status());
   last_status_ = std::chrono::steady_clock::now();
   return absl::OkStatus();
@@ -144,8 +145,8 @@ StatusOr<std::optional<WalMessage>> ReplicationStream::Next(std::chrono::millise
       idle_at_wal_end_ = false;
       return std::optional<WalMessage>(std::move(out));
     }
-    return absl::DataLossError(
-        fmt::format("unknown replication message type 0x{:02x}", static_cast<unsigned char>(msg[0])));
+    return absl::DataLossError(fmt::format("unknown replication message type 0x{:02x}",
+                                           static_cast<unsigned char>(msg[0])));
   }
 }
 

@@ -14,7 +14,8 @@ void RegisterDb(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   migrate->callback([&] {
     auto run = [&]() -> Status {
       LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
-      LASTRO_ASSIGN_OR_RETURN(auto conn, pg::Connection::Connect(config.pg.dsn, {"lastro-migrate"}));
+      LASTRO_ASSIGN_OR_RETURN(auto conn,
+                              pg::Connection::Connect(config.pg.dsn, {"lastro-migrate"}));
       LASTRO_ASSIGN_OR_RETURN(auto report, pg::Migrate(*conn, pg::EmbeddedMigrations()));
       for (const std::string& name : report.applied) std::printf("applied %s\n", name.c_str());
       std::printf("schema up to date (%zu applied now, %d already)\n", report.applied.size(),

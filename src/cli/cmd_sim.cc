@@ -1,7 +1,6 @@
 #include <cstdio>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli/command.h"
 #include "sim/request_generator.h"
@@ -22,7 +21,8 @@ void RegisterSim(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   r->add_option("--jitter-ms", risk.jitter_ms, "Latency standard deviation")->capture_default_str();
   r->add_option("--error-rate", risk.error_rate, "Share of 5xx answers")->capture_default_str();
   r->add_option("--rate-429", risk.rate_429, "Share of 429 answers")->capture_default_str();
-  r->add_option("--timeout-rate", risk.timeout_rate, "Share of calls that hang")->capture_default_str();
+  r->add_option("--timeout-rate", risk.timeout_rate, "Share of calls that hang")
+      ->capture_default_str();
   r->add_option("--threads", risk.threads, "IO threads")->capture_default_str();
   r->add_option("--seed", risk.seed, "Random seed")->capture_default_str();
   r->callback([&] {
@@ -59,8 +59,10 @@ void RegisterSim(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       gen.dsn = config.pg.dsn;
       if (gen.count > 0 && !q->count("--rate")) gen.rate = 0;
       LASTRO_ASSIGN_OR_RETURN(auto report, sim::RunRequestGenerator(gen, StopFlag()));
-      nlohmann::json out = {{"inserted", report.inserted}, {"customers", report.customers},
-                            {"errors", report.errors}, {"elapsed_s", report.elapsed_s}};
+      nlohmann::json out = {{"inserted", report.inserted},
+                            {"customers", report.customers},
+                            {"errors", report.errors},
+                            {"elapsed_s", report.elapsed_s}};
       std::printf("%s\n", out.dump().c_str());
       return absl::OkStatus();
     };

@@ -1,10 +1,11 @@
 #include "common/config.h"
 
+#include <toml++/toml.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -22,13 +23,25 @@ class Binder {
     bound_.insert(std::string(section) + "." + key);
     if (node == nullptr || !status_.ok()) return;
     if constexpr (std::is_same_v<T, std::string>) {
-      if (auto v = node->value<std::string>()) { *field = *v; return; }
+      if (auto v = node->value<std::string>()) {
+        *field = *v;
+        return;
+      }
     } else if constexpr (std::is_same_v<T, bool>) {
-      if (auto v = node->value<bool>()) { *field = *v; return; }
+      if (auto v = node->value<bool>()) {
+        *field = *v;
+        return;
+      }
     } else if constexpr (std::is_same_v<T, double>) {
-      if (auto v = node->value<double>()) { *field = *v; return; }
+      if (auto v = node->value<double>()) {
+        *field = *v;
+        return;
+      }
     } else {
-      if (auto v = node->value<int64_t>()) { *field = static_cast<T>(*v); return; }
+      if (auto v = node->value<int64_t>()) {
+        *field = static_cast<T>(*v);
+        return;
+      }
     }
     Fail(node, key, "has the wrong type");
   }
@@ -53,8 +66,8 @@ class Binder {
 
   void Fail(const toml::node* node, const std::string& key, const std::string& why) {
     if (!status_.ok()) return;
-    status_ = absl::InvalidArgumentError(absl::StrCat(
-        file_, ":", node->source().begin.line, ": '", key, "' ", why));
+    status_ = absl::InvalidArgumentError(
+        absl::StrCat(file_, ":", node->source().begin.line, ": '", key, "' ", why));
   }
 
   const Status& status() const { return status_; }
@@ -127,10 +140,14 @@ Status ApplyEnv(const EnvLookup& env, Config& c) {
     std::string* field;
   };
   const Item items[] = {
-      {"LASTRO_PG_DSN", &c.pg.dsn},           {"LASTRO_RISK_URL", &c.risk.url},
-      {"LASTRO_RISK_TOKEN", &c.risk.token},   {"LASTRO_HTTP_ADDR", &c.http.addr},
-      {"LASTRO_HTTP_TOKEN", &c.http.auth_token}, {"LASTRO_LAKE_DIR", &c.lake.dir},
-      {"LASTRO_STATSD_ADDR", &c.metrics.statsd_addr}, {"LASTRO_LOG_LEVEL", &c.log.level},
+      {"LASTRO_PG_DSN", &c.pg.dsn},
+      {"LASTRO_RISK_URL", &c.risk.url},
+      {"LASTRO_RISK_TOKEN", &c.risk.token},
+      {"LASTRO_HTTP_ADDR", &c.http.addr},
+      {"LASTRO_HTTP_TOKEN", &c.http.auth_token},
+      {"LASTRO_LAKE_DIR", &c.lake.dir},
+      {"LASTRO_STATSD_ADDR", &c.metrics.statsd_addr},
+      {"LASTRO_LOG_LEVEL", &c.log.level},
   };
   for (const Item& item : items) {
     LASTRO_ASSIGN_OR_RETURN(auto value, Secret(env, item.var));
@@ -189,8 +206,8 @@ StatusOr<Config> LoadConfig(const std::string& path, const EnvLookup& env) {
     try {
       parsed = toml::parse_file(path);
     } catch (const toml::parse_error& err) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ":", err.source().begin.line, ": ",
-                                                     std::string(err.description())));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", err.source().begin.line, ": ", std::string(err.description())));
     }
     Binder binder(parsed, path);
     BindAll(binder, config);

@@ -32,24 +32,24 @@ struct RiskConfig {
   int max_attempts = 4;                       // first call + retries
   int backoff_base_ms = 50;
   int backoff_max_ms = 2000;
-  double retry_budget_ratio = 0.2;            // retries per first attempt, long run
+  double retry_budget_ratio = 0.2;  // retries per first attempt, long run
   int retry_budget_min_per_s = 10;
-  double rate_limit_per_s = 0;                // 0 = unlimited
-  int breaker_window = 50;                    // calls observed
+  double rate_limit_per_s = 0;  // 0 = unlimited
+  int breaker_window = 50;      // calls observed
   double breaker_failure_ratio = 0.5;
   int breaker_min_calls = 20;
   int breaker_open_ms = 5000;
-  int request_deadline_ms = 30000;            // overall, incl. waiting on an open breaker
+  int request_deadline_ms = 30000;  // overall, incl. waiting on an open breaker
 };
 
 struct StreamConfig {
   std::string policy_file = "config/policy.toml";
-  int batch_max = 500;             // decisions per write transaction
-  int batch_max_ms = 20;           // max wait before a partial batch is written
-  int status_interval_ms = 1000;   // standby status updates to the server
-  int sweep_interval_s = 30;       // reconciliation sweep period
-  int sweep_threshold_s = 120;     // PENDING older than this is re-queued
-  int sweep_limit = 1000;          // rows per sweep
+  int batch_max = 500;            // decisions per write transaction
+  int batch_max_ms = 20;          // max wait before a partial batch is written
+  int status_interval_ms = 1000;  // standby status updates to the server
+  int sweep_interval_s = 30;      // reconciliation sweep period
+  int sweep_threshold_s = 120;    // PENDING older than this is re-queued
+  int sweep_limit = 1000;         // rows per sweep
   int reconnect_max_backoff_ms = 10000;
   std::string on_provider_failure = "MANUAL_REVIEW";  // or FAILED
 };

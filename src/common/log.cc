@@ -1,13 +1,13 @@
 #include "common/log.h"
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <random>
-
-#include <fmt/chrono.h>
-#include <fmt/format.h>
 
 #include "common/pii.h"
 
@@ -21,10 +21,14 @@ thread_local std::string t_correlation;
 
 const char* LevelName(Level l) {
   switch (l) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -62,8 +66,8 @@ bool Enabled(Level level) { return static_cast<int>(level) >= g_level.load(); }
 std::string Render(Level level, std::string_view message, const Fields& fields) {
   nlohmann::json line = nlohmann::json::object();
   auto now = std::chrono::system_clock::now();
-  line["timestamp"] = fmt::format("{:%Y-%m-%dT%H:%M:%S}Z",
-                                  std::chrono::floor<std::chrono::milliseconds>(now));
+  line["timestamp"] =
+      fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", std::chrono::floor<std::chrono::milliseconds>(now));
   line["level"] = LevelName(level);
   line["message"] = pii::Redact(message);
   {
@@ -94,8 +98,6 @@ std::string NewCorrelationId() {
   return fmt::format("{:016x}", rng());
 }
 
-std::string RequestCorrelationId(int64_t request_id) {
-  return fmt::format("req-{}", request_id);
-}
+std::string RequestCorrelationId(int64_t request_id) { return fmt::format("req-{}", request_id); }
 
 }  // namespace lastro::log

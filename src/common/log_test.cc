@@ -21,8 +21,8 @@ TEST(Log, NeverWritesPii) {
                             {"name", "Ana Souza"},
                             {"detail", "phone +55 11 98765-4321"},
                             {"nested", {{"email", "x@y.z"}}}});
-  for (const char* pii : {"123.456.789-09", "12345678909", "ana@example.com", "Ana Souza",
-                          "98765-4321", "x@y.z"}) {
+  for (const char* pii :
+       {"123.456.789-09", "12345678909", "ana@example.com", "Ana Souza", "98765-4321", "x@y.z"}) {
     EXPECT_EQ(out.find(pii), std::string::npos) << pii << " leaked in " << out;
   }
 }

@@ -1,14 +1,13 @@
 #include "common/metrics.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -41,7 +40,10 @@ std::string PromLabels(const Labels& labels, const std::string& extra = "") {
     std::string escaped;
     for (char c : v) {
       if (c == '"' || c == '\\') escaped.push_back('\\');
-      if (c == '\n') { escaped += "\\n"; continue; }
+      if (c == '\n') {
+        escaped += "\\n";
+        continue;
+      }
       escaped.push_back(c);
     }
     out += fmt::format("{}=\"{}\"", PromName(k), escaped);
@@ -115,7 +117,7 @@ struct Registry::Entry {
   Counter counter;
   Gauge gauge;
   Histogram histogram;
-  int64_t last_counter = 0;     // for statsd deltas; guarded by Registry::mu_
+  int64_t last_counter = 0;      // for statsd deltas; guarded by Registry::mu_
   uint64_t last_hist_count = 0;  // idem
 };
 

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -16,7 +17,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-#include <condition_variable>
 
 #include "common/status.h"
 
@@ -53,7 +53,7 @@ class Histogram {
   double sum() const { return sum_.load(std::memory_order_relaxed); }
   // q in [0,1]; 0 when empty.
   double Quantile(double q) const;
-  static double UpperBound(int bucket);  // bucket < kBuckets
+  static double UpperBound(int bucket);    // bucket < kBuckets
   uint64_t BucketCount(int bucket) const;  // bucket <= kBuckets (last = +Inf)
 
  private:

@@ -72,9 +72,8 @@ TEST(StatsdExporter, SendsDogStatsdDatagramsWithTags) {
 
   Registry r;
   r.GetCounter("lastro.decisions", "d", {{"decision", "APPROVED"}}).Add(7);
-  auto exporter = StatsdExporter::Create(
-      r, "127.0.0.1:" + std::to_string(ntohs(addr.sin_port)), "service:lastro,env:test",
-      std::chrono::hours(1));
+  auto exporter = StatsdExporter::Create(r, "127.0.0.1:" + std::to_string(ntohs(addr.sin_port)),
+                                         "service:lastro,env:test", std::chrono::hours(1));
   ASSERT_TRUE(exporter.ok()) << exporter.status();
   (*exporter)->FlushNow();
   char buf[2048];

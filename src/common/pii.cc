@@ -62,8 +62,8 @@ std::string MaskCpf(std::string_view cpf) {
 
 bool IsPiiKey(std::string_view key) {
   static constexpr std::array<std::string_view, 12> kKeys = {
-      "cpf", "name", "full_name", "email", "phone", "birth_date",
-      "document", "address", "customer_name", "mobile", "rg", "password"};
+      "cpf",      "name",    "full_name",     "email",  "phone", "birth_date",
+      "document", "address", "customer_name", "mobile", "rg",    "password"};
   std::string lower(key);
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return std::tolower(c); });
@@ -80,9 +80,9 @@ std::string Redact(std::string_view text) {
         (text[i] == '(' && i + 1 < text.size() && IsDigit(text[i + 1]))) {
       size_t j = i;
       int digits = 0;
-      while (j < text.size() && (IsDigit(text[j]) || text[j] == '.' || text[j] == '-' ||
-                                 text[j] == ' ' || text[j] == '(' || text[j] == ')' ||
-                                 text[j] == '+')) {
+      while (j < text.size() &&
+             (IsDigit(text[j]) || text[j] == '.' || text[j] == '-' || text[j] == ' ' ||
+              text[j] == '(' || text[j] == ')' || text[j] == '+')) {
         if (IsDigit(text[j])) ++digits;
         ++j;
       }

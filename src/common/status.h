@@ -24,8 +24,8 @@ inline void IgnoreError(const Status& /*status*/) {}
 
 // True when the error is transient and the operation may succeed if retried.
 inline bool IsRetryable(const Status& s) {
-  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) ||
-         absl::IsResourceExhausted(s) || absl::IsAborted(s);
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsResourceExhausted(s) ||
+         absl::IsAborted(s);
 }
 
 }  // namespace lastro
@@ -33,9 +33,9 @@ inline bool IsRetryable(const Status& s) {
 #define LASTRO_CONCAT_INNER(a, b) a##b
 #define LASTRO_CONCAT(a, b) LASTRO_CONCAT_INNER(a, b)
 
-#define LASTRO_RETURN_IF_ERROR(expr)          \
-  do {                                        \
-    ::absl::Status _lastro_status = (expr);   \
+#define LASTRO_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::absl::Status _lastro_status = (expr);          \
     if (!_lastro_status.ok()) return _lastro_status; \
   } while (0)
 

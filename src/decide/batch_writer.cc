@@ -24,7 +24,9 @@ BatchWriter::BatchWriter(BatchWriterOptions options, metrics::Registry& m, Writt
 
 BatchWriter::~BatchWriter() { Stop(); }
 
-void BatchWriter::Start() { thread_ = std::thread([this] { Loop(); }); }
+void BatchWriter::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void BatchWriter::Add(Decision decision) {
   {
@@ -83,9 +85,9 @@ void BatchWriter::WriteWithRetry(std::vector<Decision>& batch) {
     }
     db_ok_ = false;
     store_.reset();  // reconnect on the next attempt
-    log::Warn("decision write failed; retrying",
-              {{"error", std::string(s.message())}, {"batch", batch.size()},
-               {"backoff_ms", backoff.count()}});
+    log::Warn("decision write failed; retrying", {{"error", std::string(s.message())},
+                                                  {"batch", batch.size()},
+                                                  {"backoff_ms", backoff.count()}});
     {
       std::unique_lock lock(mu_);
       // Keep retrying even when stopping: these decisions must not be lost. A
@@ -103,16 +105,15 @@ void BatchWriter::WriteWithRetry(std::vector<Decision>& batch) {
 
 Status BatchWriter::WriteOnce(const std::vector<Decision>& batch) {
   if (!store_) {
-    LASTRO_ASSIGN_OR_RETURN(store_, StreamStore::Connect(options_.dsn, options_.application_name,
-                                                         options_.statement_timeout_ms,
-                                                         options_.lock_timeout_ms));
+    LASTRO_ASSIGN_OR_RETURN(
+        store_, StreamStore::Connect(options_.dsn, options_.application_name,
+                                     options_.statement_timeout_ms, options_.lock_timeout_ms));
   }
   auto start = std::chrono::steady_clock::now();
   auto now = std::chrono::steady_clock::now();
   LASTRO_ASSIGN_OR_RETURN(WriteResult result, store_->Write(batch));
-  write_ms_.Observe(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                              start)
-                        .count());
+  write_ms_.Observe(
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   batches_.Add();
   rows_.Add(int64_t(batch.size()));
   batch_size_.Observe(double(batch.size()));

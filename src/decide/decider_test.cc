@@ -44,8 +44,8 @@ TEST(Decider, CarriesMaskedCpfNeverTheRawOne) {
   Policy policy = DefaultPolicy();
   risk::ScoreResult res;
   res.assessment = risk::Assessment{870, "A", 0.01, {}, "ra_1", "sim-1"};
-  Decision d = MakeDecision(Request(), {"PENDING", "52998224725", false}, res, policy,
-                            "MANUAL_REVIEW");
+  Decision d =
+      MakeDecision(Request(), {"PENDING", "52998224725", false}, res, policy, "MANUAL_REVIEW");
   EXPECT_EQ(d.cpf_masked, "***.982.247-**");
   res.assessment = absl::UnavailableError("down");
   d = MakeDecision(Request(), {"PENDING", "", false}, res, policy, "MANUAL_REVIEW");

@@ -15,18 +15,21 @@ Dispatcher::Dispatcher(DispatcherOptions options, const Policy& policy, risk::Ri
       emit_(std::move(emit)),
       on_captured_(std::move(on_captured)),
       captured_(m.GetCounter("lastro.stream.captured", "PENDING requests taken in")),
-      deduplicated_(m.GetCounter("lastro.stream.deduplicated",
-                                 "Requests already in flight when seen again")),
+      deduplicated_(
+          m.GetCounter("lastro.stream.deduplicated", "Requests already in flight when seen again")),
       already_decided_(m.GetCounter("lastro.stream.already_decided",
                                     "Requests found decided before scoring (not re-sent)")),
       vanished_(m.GetCounter("lastro.stream.vanished", "Requests deleted before scoring")),
       swept_(m.GetCounter("lastro.stream.sweep.requeued",
                           "Stale PENDING requests re-queued by the sweep (should stay 0)")),
-      in_flight_gauge_(m.GetGauge("lastro.stream.in_flight", "Requests between capture and commit")) {}
+      in_flight_gauge_(
+          m.GetGauge("lastro.stream.in_flight", "Requests between capture and commit")) {}
 
 Dispatcher::~Dispatcher() { Stop(); }
 
-void Dispatcher::Start() { thread_ = std::thread([this] { Loop(); }); }
+void Dispatcher::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void Dispatcher::Stop() {
   {
@@ -108,9 +111,9 @@ size_t Dispatcher::queued() const {
 
 StatusOr<StreamStore*> Dispatcher::Store() {
   if (!store_) {
-    LASTRO_ASSIGN_OR_RETURN(store_, StreamStore::Connect(options_.dsn, options_.application_name,
-                                                         options_.statement_timeout_ms,
-                                                         options_.lock_timeout_ms));
+    LASTRO_ASSIGN_OR_RETURN(
+        store_, StreamStore::Connect(options_.dsn, options_.application_name,
+                                     options_.statement_timeout_ms, options_.lock_timeout_ms));
   }
   return store_.get();
 }
@@ -118,9 +121,9 @@ StatusOr<StreamStore*> Dispatcher::Store() {
 void Dispatcher::Loop() {
   // The first sweep runs soon after start: it picks up anything left PENDING by a
   // crash during a backfill, or by a slot that was dropped while we were away.
-  auto next_sweep = std::chrono::steady_clock::now() +
-                    std::min<std::chrono::steady_clock::duration>(options_.sweep_interval,
-                                                                  std::chrono::seconds(5));
+  auto next_sweep =
+      std::chrono::steady_clock::now() + std::min<std::chrono::steady_clock::duration>(
+                                             options_.sweep_interval, std::chrono::seconds(5));
   std::unique_lock lock(mu_);
   while (!stop_) {
     cv_.wait_until(lock, next_sweep, [&] { return stop_ || !queue_.empty() || sweep_now_; });
@@ -159,7 +162,8 @@ void Dispatcher::ProcessBatch(std::vector<CapturedRequest>& batch) {
   for (;;) {
     auto store = Store();
     StatusOr<std::map<int64_t, RequestContext>> looked =
-        store.ok() ? (*store)->Lookup(batch) : StatusOr<std::map<int64_t, RequestContext>>(store.status());
+        store.ok() ? (*store)->Lookup(batch)
+                   : StatusOr<std::map<int64_t, RequestContext>>(store.status());
     if (looked.ok()) {
       contexts = std::move(*looked);
       db_ok_ = true;
@@ -167,8 +171,8 @@ void Dispatcher::ProcessBatch(std::vector<CapturedRequest>& batch) {
     }
     db_ok_ = false;
     store_.reset();
-    log::Warn("request lookup failed; retrying", {{"error", std::string(looked.status().message())},
-                                                  {"backoff_ms", backoff.count()}});
+    log::Warn("request lookup failed; retrying",
+              {{"error", std::string(looked.status().message())}, {"backoff_ms", backoff.count()}});
     std::unique_lock lock(mu_);
     if (cv_.wait_for(lock, backoff, [this] { return stop_; })) return;
     backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
@@ -205,7 +209,8 @@ void Dispatcher::Submit(const CapturedRequest& request, const RequestContext& co
       if (fatal_.ok()) fatal_ = result.assessment.status();
       return;
     }
-    Decision decision = MakeDecision(request, context, result, policy_, options_.on_provider_failure);
+    Decision decision =
+        MakeDecision(request, context, result, policy_, options_.on_provider_failure);
     if (log::Enabled(log::Level::kDebug)) {
       log::ScopedCorrelation correlation(log::RequestCorrelationId(request.id));
       log::Debug("request decided", {{"request_id", request.id},

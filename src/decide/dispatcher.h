@@ -56,7 +56,7 @@ struct DispatcherOptions {
 
 class Dispatcher {
  public:
-  using EmitFn = std::function<void(Decision)>;           // to the writer
+  using EmitFn = std::function<void(Decision)>;                    // to the writer
   using CapturedFn = std::function<void(const CapturedRequest&)>;  // observers
 
   Dispatcher(DispatcherOptions options, const Policy& policy, risk::RiskClient& risk,
@@ -112,7 +112,7 @@ class Dispatcher {
   metrics::Counter& swept_;
   metrics::Gauge& in_flight_gauge_;
 
-  mutable std::mutex mu_;  // guards work_, queue_, stop_, sweep_now_
+  mutable std::mutex mu_;             // guards work_, queue_, stop_, sweep_now_
   std::condition_variable cv_;        // loop wakes: queue not empty / stop
   std::condition_variable space_cv_;  // Enqueue wakes: queue has room / stop
   std::unordered_map<int64_t, Work> work_;

@@ -46,10 +46,10 @@ struct Pipeline::Impl {
         backfilled(m.GetCounter("lastro.stream.backfilled",
                                 "PENDING requests taken from the slot's snapshot")),
         reconnects(m.GetCounter("lastro.replication.reconnects", "Replication reconnects")),
-        decision_ms(m.GetHistogram("lastro.decision.latency.ms",
-                                   "Request commit to decision commit, ms")),
-        lag_bytes_gauge(m.GetGauge("lastro.replication.lag.bytes",
-                                   "Server WAL end minus confirmed position")),
+        decision_ms(
+            m.GetHistogram("lastro.decision.latency.ms", "Request commit to decision commit, ms")),
+        lag_bytes_gauge(
+            m.GetGauge("lastro.replication.lag.bytes", "Server WAL end minus confirmed position")),
         lag_seconds_gauge(m.GetGauge("lastro.replication.lag.seconds",
                                      "Age of the last commit read from the slot (0 when idle), s")),
         attached_gauge(m.GetGauge("lastro.replication.attached", "1 while streaming")) {}
@@ -78,8 +78,7 @@ struct Pipeline::Impl {
     return store.DeadLetter("pgoutput", lsn, id, error, payload);
   }
 
-  Status Backfill(StreamStore& store, const std::string& snapshot,
-                  const std::atomic<bool>& stop) {
+  Status Backfill(StreamStore& store, const std::string& snapshot, const std::atomic<bool>& stop) {
     LASTRO_ASSIGN_OR_RETURN(auto pending, store.PendingAtSnapshot(snapshot));
     log::Info("slot created; taking PENDING requests from its snapshot",
               {{"count", pending.size()}});
@@ -99,10 +98,10 @@ struct Pipeline::Impl {
     ro.publication = config.pg.publication;
     ro.application_name = config.pg.application_name + "-capture";
     ro.status_interval = std::chrono::milliseconds(config.stream.status_interval_ms);
-    LASTRO_ASSIGN_OR_RETURN(auto store,
-                            StreamStore::Connect(config.pg.dsn, config.pg.application_name,
-                                                 config.pg.statement_timeout_ms,
-                                                 config.pg.lock_timeout_ms));
+    LASTRO_ASSIGN_OR_RETURN(
+        auto store,
+        StreamStore::Connect(config.pg.dsn, config.pg.application_name,
+                             config.pg.statement_timeout_ms, config.pg.lock_timeout_ms));
     LASTRO_RETURN_IF_ERROR(store->EnsurePublication(config.pg.publication));
     LASTRO_ASSIGN_OR_RETURN(auto stream, capture::ReplicationStream::Open(ro));
     auto slot = stream->EnsureSlot(/*export_snapshot=*/true);
@@ -120,8 +119,8 @@ struct Pipeline::Impl {
     LASTRO_RETURN_IF_ERROR(stream->Start());
     attached = true;
     attached_gauge.Set(1);
-    log::Info("replication stream attached", {{"slot", config.pg.slot},
-                                              {"from_lsn", FormatLsn(stream->confirmed())}});
+    log::Info("replication stream attached",
+              {{"slot", config.pg.slot}, {"from_lsn", FormatLsn(stream->confirmed())}});
 
     capture::RelationCache relations;
     bool in_txn = false;
@@ -147,8 +146,7 @@ struct Pipeline::Impl {
         auto decoded = capture::DecodeMessage(msg->payload);
         if (!decoded.ok()) {
           LASTRO_RETURN_IF_ERROR(DeadLetter(*store, msg->wal_start, std::nullopt,
-                                            std::string(decoded.status().message()),
-                                            msg->payload));
+                                            std::string(decoded.status().message()), msg->payload));
         } else if (auto* b = std::get_if<capture::Begin>(&*decoded)) {
           in_txn = true;
           txn.clear();
@@ -172,7 +170,8 @@ struct Pipeline::Impl {
           }
           txn.clear();
           in_txn = false;
-          lag_seconds = std::max(0.0, double(RealClock::Instance().WallMicros() - txn_commit_us) / 1e6);
+          lag_seconds =
+              std::max(0.0, double(RealClock::Instance().WallMicros() - txn_commit_us) / 1e6);
         }
       } else if (!in_txn && stream->idle_at_wal_end()) {
         tracker.Idle(stream->server_wal_end());
@@ -302,7 +301,8 @@ PipelineStatus Pipeline::status() const {
   st.db_ok = impl_->writer->db_ok() && impl_->dispatcher->db_ok();
   st.confirmed_lsn = impl_->confirmed;
   st.server_wal_end = impl_->wal_end;
-  st.lag_bytes = st.server_wal_end > st.confirmed_lsn ? int64_t(st.server_wal_end - st.confirmed_lsn) : 0;
+  st.lag_bytes =
+      st.server_wal_end > st.confirmed_lsn ? int64_t(st.server_wal_end - st.confirmed_lsn) : 0;
   st.lag_seconds = impl_->lag_seconds;
   st.in_flight = impl_->dispatcher->in_flight();
   return st;

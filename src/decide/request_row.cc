@@ -12,8 +12,8 @@ StatusOr<int64_t> ParseInt(std::string_view column, std::string_view text) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || p != text.data() + text.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("column ", std::string(column),
-                                                   ": not an integer"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("column ", std::string(column), ": not an integer"));
   }
   return v;
 }
@@ -36,8 +36,8 @@ StatusOr<CapturedRequest> ParseRequestRow(const capture::Relation& relation,
     if (c.value->kind == Kind::kUnchangedToast || c.value->kind == Kind::kBinary) {
       // Our columns are never TOASTed; binary is never requested.
       if (name == "id" || name == "status") {
-        return absl::InvalidArgumentError(absl::StrCat("column ", std::string(name),
-                                                       ": value not sent in text form"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("column ", std::string(name), ": value not sent in text form"));
       }
       continue;
     }
@@ -82,9 +82,9 @@ StatusOr<CapturedRequest> ParseRequestRow(const capture::Relation& relation,
       }
     }
   }
-  static constexpr const char* kNames[] = {"id",      "customer_id", "amount_cents",
-                                           "term_months", "purpose", "channel",
-                                           "status",  "created_at",  "declared_income_cents"};
+  static constexpr const char* kNames[] = {"id",          "customer_id", "amount_cents",
+                                           "term_months", "purpose",     "channel",
+                                           "status",      "created_at",  "declared_income_cents"};
   for (int i = 0; i < 8; ++i) {
     if (!seen[i]) {
       return absl::InvalidArgumentError(absl::StrCat("column ", kNames[i], " is missing"));

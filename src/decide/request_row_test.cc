@@ -19,9 +19,9 @@ capture::Relation Requests(std::vector<std::string> names) {
 TupleColumn Text(std::string v) { return {TupleColumn::Kind::kText, std::move(v)}; }
 TupleColumn Null() { return {TupleColumn::Kind::kNull, ""}; }
 
-const std::vector<std::string> kColumns = {"id", "customer_id", "amount_cents", "term_months",
-                                           "purpose", "channel", "declared_income_cents",
-                                           "status", "version", "created_at"};
+const std::vector<std::string> kColumns = {
+    "id",      "customer_id",           "amount_cents", "term_months", "purpose",
+    "channel", "declared_income_cents", "status",       "version",     "created_at"};
 
 capture::TupleData Row() {
   return {{Text("42"), Text("7"), Text("500000"), Text("12"), Text("personal"), Text("app_ios"),

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <charconv>
-
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -68,9 +67,7 @@ std::string Join(const std::vector<T>& values) {
   return out + "}";
 }
 
-std::string OptNum(const std::optional<double>& v) {
-  return v ? fmt::format("{}", *v) : "NULL";
-}
+std::string OptNum(const std::optional<double>& v) { return v ? fmt::format("{}", *v) : "NULL"; }
 
 }  // namespace
 
@@ -136,9 +133,8 @@ StatusOr<WriteResult> StreamStore::Write(const std::vector<Decision>& ds) {
     pds.push_back(OptNum(d.probability_of_default));
     reasons_opt.push_back(nlohmann::json(d.reason_codes).dump());
     refs_opt.push_back(d.provider_ref.empty() ? std::nullopt : std::optional(d.provider_ref));
-    models_opt.push_back(d.provider_model_version.empty()
-                             ? std::nullopt
-                             : std::optional(d.provider_model_version));
+    models_opt.push_back(
+        d.provider_model_version.empty() ? std::nullopt : std::optional(d.provider_model_version));
     policies_opt.push_back(d.policy_version);
     attempts.push_back(std::to_string(d.attempts));
     latencies.push_back(OptNum(d.provider_latency_ms));
@@ -151,8 +147,8 @@ StatusOr<WriteResult> StreamStore::Write(const std::vector<Decision>& ds) {
                   {Join(ids), pg::TextArrayLiteral(decisions_opt), Join(scores),
                    pg::TextArrayLiteral(bands_opt), Join(pds), pg::TextArrayLiteral(reasons_opt),
                    pg::TextArrayLiteral(refs_opt), pg::TextArrayLiteral(models_opt),
-                   pg::TextArrayLiteral(policies_opt), Join(attempts), Join(latencies),
-                   Join(lsns), pg::TextArrayLiteral(notes_opt)}));
+                   pg::TextArrayLiteral(policies_opt), Join(attempts), Join(latencies), Join(lsns),
+                   pg::TextArrayLiteral(notes_opt)}));
   for (int i = 0; i < r.rows(); ++i) {
     std::string_view kind = r.Get(i, 0);
     int64_t v = r.GetInt(i, 1);
@@ -175,10 +171,11 @@ Status StreamStore::DeadLetter(const std::string& source, uint64_t lsn,
     hex.push_back(kHex[c & 15]);
   }
   return conn_
-      ->Exec("INSERT INTO dead_letters (source, lsn, request_id, error, payload) "
-             "VALUES ($1, $2::pg_lsn, $3::bigint, $4, $5::bytea)",
-             {source, lsn ? std::optional(FormatLsn(lsn)) : std::nullopt,
-              request_id ? std::optional(std::to_string(*request_id)) : std::nullopt, error, hex})
+      ->Exec(
+          "INSERT INTO dead_letters (source, lsn, request_id, error, payload) "
+          "VALUES ($1, $2::pg_lsn, $3::bigint, $4, $5::bytea)",
+          {source, lsn ? std::optional(FormatLsn(lsn)) : std::nullopt,
+           request_id ? std::optional(std::to_string(*request_id)) : std::nullopt, error, hex})
       .status();
 }
 
@@ -204,12 +201,11 @@ StatusOr<std::vector<CapturedRequest>> StreamStore::ReadRequests(pg::Result& r) 
 StatusOr<std::vector<CapturedRequest>> StreamStore::StalePending(std::chrono::seconds older_than,
                                                                  int limit) {
   LASTRO_ASSIGN_OR_RETURN(
-      pg::Result r,
-      conn_->Exec(absl::StrCat("SELECT ", kRequestColumns,
-                               " FROM credit_requests r WHERE r.status = 'PENDING' "
-                               "AND r.created_at < now() - make_interval(secs => $1) "
-                               "ORDER BY r.created_at LIMIT $2"),
-                  {std::to_string(older_than.count()), std::to_string(limit)}));
+      pg::Result r, conn_->Exec(absl::StrCat("SELECT ", kRequestColumns,
+                                             " FROM credit_requests r WHERE r.status = 'PENDING' "
+                                             "AND r.created_at < now() - make_interval(secs => $1) "
+                                             "ORDER BY r.created_at LIMIT $2"),
+                                {std::to_string(older_than.count()), std::to_string(limit)}));
   return ReadRequests(r);
 }
 
@@ -220,10 +216,10 @@ StatusOr<std::vector<CapturedRequest>> StreamStore::PendingAtSnapshot(
     LASTRO_RETURN_IF_ERROR(
         conn_->Exec(absl::StrCat("SET TRANSACTION SNAPSHOT ", conn_->QuoteLiteral(snapshot_name)))
             .status());
-    LASTRO_ASSIGN_OR_RETURN(
-        pg::Result r, conn_->Exec(absl::StrCat("SELECT ", kRequestColumns,
-                                               " FROM credit_requests r WHERE r.status = "
-                                               "'PENDING' ORDER BY r.id")));
+    LASTRO_ASSIGN_OR_RETURN(pg::Result r,
+                            conn_->Exec(absl::StrCat("SELECT ", kRequestColumns,
+                                                     " FROM credit_requests r WHERE r.status = "
+                                                     "'PENDING' ORDER BY r.id")));
     return ReadRequests(r);
   };
   auto result = run();
@@ -232,22 +228,20 @@ StatusOr<std::vector<CapturedRequest>> StreamStore::PendingAtSnapshot(
 }
 
 Status StreamStore::EnsurePublication(const std::string& publication) {
-  LASTRO_ASSIGN_OR_RETURN(pg::Result r,
-                          conn_->Exec("SELECT 1 FROM pg_publication WHERE pubname = $1",
-                                      {publication}));
+  LASTRO_ASSIGN_OR_RETURN(
+      pg::Result r, conn_->Exec("SELECT 1 FROM pg_publication WHERE pubname = $1", {publication}));
   if (r.rows() > 0) return absl::OkStatus();
-  auto created = conn_->Exec(absl::StrCat("CREATE PUBLICATION ", conn_->QuoteIdentifier(publication),
-                                          " FOR TABLE credit_requests"));
+  auto created = conn_->Exec(absl::StrCat(
+      "CREATE PUBLICATION ", conn_->QuoteIdentifier(publication), " FOR TABLE credit_requests"));
   if (absl::IsAlreadyExists(created.status())) return absl::OkStatus();  // lost a race
   return created.status();
 }
 
 StatusOr<std::map<std::string, int64_t>> StreamStore::TodayCounts() {
   LASTRO_ASSIGN_OR_RETURN(
-      pg::Result r,
-      conn_->Exec("SELECT status, count(*) FROM credit_requests WHERE created_at >= "
-                  "(date_trunc('day', now() AT TIME ZONE 'America/Sao_Paulo') "
-                  "AT TIME ZONE 'America/Sao_Paulo') GROUP BY status"));
+      pg::Result r, conn_->Exec("SELECT status, count(*) FROM credit_requests WHERE created_at >= "
+                                "(date_trunc('day', now() AT TIME ZONE 'America/Sao_Paulo') "
+                                "AT TIME ZONE 'America/Sao_Paulo') GROUP BY status"));
   std::map<std::string, int64_t> out;
   for (int i = 0; i < r.rows(); ++i) out[std::string(r.Get(i, 0))] = r.GetInt(i, 1);
   return out;

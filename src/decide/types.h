@@ -19,9 +19,9 @@ struct CapturedRequest {
   std::string channel;
   std::optional<int64_t> declared_income_cents;
   std::string status;
-  int64_t created_at_us = 0;  // Unix microseconds
-  uint64_t commit_lsn = 0;    // end LSN of its transaction; 0 when not from the slot
-  int64_t commit_time_us = 0; // Unix microseconds; 0 when unknown
+  int64_t created_at_us = 0;   // Unix microseconds
+  uint64_t commit_lsn = 0;     // end LSN of its transaction; 0 when not from the slot
+  int64_t commit_time_us = 0;  // Unix microseconds; 0 when unknown
 };
 
 // What the operational DB says about a request right before scoring it.

@@ -53,8 +53,8 @@ Status StatusFromSqlState(std::string_view state, std::string_view message) {
   std::string msg = absl::StrCat(std::string(message), " (SQLSTATE ", std::string(state), ")");
   if (state.size() != 5) return absl::UnavailableError(msg);
   std::string_view cls = state.substr(0, 2);
-  if (cls == "08" || state == "57P01" || state == "57P02" || state == "57P03" ||
-      state == "55P03" || state == "53300") {
+  if (cls == "08" || state == "57P01" || state == "57P02" || state == "57P03" || state == "55P03" ||
+      state == "53300") {
     return absl::UnavailableError(msg);
   }
   if (state == "40001" || state == "40P01") return absl::AbortedError(msg);
@@ -215,7 +215,8 @@ StatusOr<std::optional<std::string>> Connection::ReadCopyData(std::chrono::milli
     pollfd pfd{PQsocket(conn_), POLLIN, 0};
     int rc = poll(&pfd, 1, int(timeout.count()));
     if (rc == 0) return std::optional<std::string>();
-    if (rc < 0 && errno != EINTR) return absl::UnavailableError("poll failed on replication socket");
+    if (rc < 0 && errno != EINTR)
+      return absl::UnavailableError("poll failed on replication socket");
     if (!PQconsumeInput(conn_)) {
       return absl::UnavailableError(absl::StrCat("replication read: ", PQerrorMessage(conn_)));
     }

@@ -26,9 +26,10 @@ Status ApplyOne(Connection& conn, const Migration& m) {
   LASTRO_RETURN_IF_ERROR(conn.Exec("BEGIN").status());
   Status s = conn.Exec(m.sql).status();
   if (s.ok()) {
-    s = conn.Exec("INSERT INTO lastro_schema_migrations (version, name, checksum) "
-                  "VALUES ($1, $2, $3)",
-                  {std::to_string(m.version), m.name, Checksum(m.sql)})
+    s = conn.Exec(
+                "INSERT INTO lastro_schema_migrations (version, name, checksum) "
+                "VALUES ($1, $2, $3)",
+                {std::to_string(m.version), m.name, Checksum(m.sql)})
             .status();
   }
   if (!s.ok()) {
@@ -42,10 +43,11 @@ Status ApplyOne(Connection& conn, const Migration& m) {
 
 StatusOr<MigrateReport> Migrate(Connection& conn, const std::vector<Migration>& migrations) {
   LASTRO_RETURN_IF_ERROR(conn.Exec("SET client_min_messages = warning").status());
-  LASTRO_RETURN_IF_ERROR(conn.Exec(fmt::format("SELECT pg_advisory_lock({})", kMigrationLockKey))
-                             .status());
+  LASTRO_RETURN_IF_ERROR(
+      conn.Exec(fmt::format("SELECT pg_advisory_lock({})", kMigrationLockKey)).status());
   auto unlock = [&] {
-    IgnoreError(conn.Exec(fmt::format("SELECT pg_advisory_unlock({})", kMigrationLockKey)).status());
+    IgnoreError(
+        conn.Exec(fmt::format("SELECT pg_advisory_unlock({})", kMigrationLockKey)).status());
   };
   auto run = [&]() -> StatusOr<MigrateReport> {
     LASTRO_RETURN_IF_ERROR(conn.Exec(R"sql(
@@ -54,9 +56,10 @@ StatusOr<MigrateReport> Migrate(Connection& conn, const std::vector<Migration>& 
         name       text NOT NULL,
         checksum   text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
-      ))sql").status());
-    LASTRO_ASSIGN_OR_RETURN(Result done,
-                            conn.Exec("SELECT version, name, checksum FROM lastro_schema_migrations"));
+      ))sql")
+                               .status());
+    LASTRO_ASSIGN_OR_RETURN(
+        Result done, conn.Exec("SELECT version, name, checksum FROM lastro_schema_migrations"));
     std::map<int, std::string> applied;
     int newest = 0;
     for (int r = 0; r < done.rows(); ++r) {
@@ -67,8 +70,8 @@ StatusOr<MigrateReport> Migrate(Connection& conn, const std::vector<Migration>& 
     int known = migrations.empty() ? 0 : migrations.back().version;
     if (newest > known) {
       return absl::FailedPreconditionError(fmt::format(
-          "database schema is at version {} but this binary knows up to {}: upgrade lastro",
-          newest, known));
+          "database schema is at version {} but this binary knows up to {}: upgrade lastro", newest,
+          known));
     }
     MigrateReport report;
     for (const Migration& m : migrations) {
@@ -76,8 +79,7 @@ StatusOr<MigrateReport> Migrate(Connection& conn, const std::vector<Migration>& 
       if (it != applied.end()) {
         if (it->second != Checksum(m.sql)) {
           return absl::FailedPreconditionError(fmt::format(
-              "migration {} was edited after it was applied; add a new migration instead",
-              m.name));
+              "migration {} was edited after it was applied; add a new migration instead", m.name));
         }
         ++report.already_applied;
         continue;

@@ -87,8 +87,8 @@ struct RiskClient::Impl {
         retries(reg.GetCounter("lastro.risk.retries", "Risk provider retries")),
         in_flight_gauge(reg.GetGauge("lastro.risk.in_flight", "Risk requests outstanding")),
         circuit_open(reg.GetGauge("lastro.risk.circuit_open", "1 while the breaker is open")),
-        breaker_opened(reg.GetCounter("lastro.risk.breaker_opened",
-                                      "Times the circuit breaker opened")),
+        breaker_opened(
+            reg.GetCounter("lastro.risk.breaker_opened", "Times the circuit breaker opened")),
         latency(reg.GetHistogram("lastro.risk.latency.ms", "Risk provider call latency (ms)")) {}
 
   void Loop();

@@ -1,8 +1,7 @@
 #include "service/stream_service.h"
 
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/log.h"
 #include "common/metrics.h"
@@ -36,7 +35,8 @@ std::map<std::string, int64_t> ReadTodayCounts(const Config& config) {
   auto store = StreamStore::Connect(config.pg.dsn, config.pg.application_name + "-dashboard",
                                     config.pg.statement_timeout_ms);
   StatusOr<std::map<std::string, int64_t>> counts =
-      store.ok() ? (*store)->TodayCounts() : StatusOr<std::map<std::string, int64_t>>(store.status());
+      store.ok() ? (*store)->TodayCounts()
+                 : StatusOr<std::map<std::string, int64_t>>(store.status());
   if (!counts.ok()) {
     log::Warn("dashboard: cannot restore today's counts; starting from zero",
               {{"error", std::string(counts.status().message())}});
@@ -50,8 +50,8 @@ std::map<std::string, int64_t> ReadTodayCounts(const Config& config) {
 Status RunStreamService(const StreamServiceOptions& options, const std::atomic<bool>& stop) {
   const Config& config = options.config;
   LASTRO_ASSIGN_OR_RETURN(Policy policy, Policy::LoadFile(config.stream.policy_file));
-  log::Info("credit policy loaded", {{"version", policy.version()},
-                                     {"rules", policy.rules().size()}});
+  log::Info("credit policy loaded",
+            {{"version", policy.version()}, {"rules", policy.rules().size()}});
   metrics::Registry& registry = metrics::Registry::Global();
   if (config.http.auth_token.empty() && !IsLoopback(config.http.addr)) {
     return absl::FailedPreconditionError(
@@ -95,9 +95,10 @@ Status RunStreamService(const StreamServiceOptions& options, const std::atomic<b
 
   std::unique_ptr<metrics::StatsdExporter> statsd;
   if (config.metrics.statsd_enabled) {
-    LASTRO_ASSIGN_OR_RETURN(statsd, metrics::StatsdExporter::Create(
-                                        registry, config.metrics.statsd_addr, config.metrics.tags,
-                                        std::chrono::milliseconds(config.metrics.flush_interval_ms)));
+    LASTRO_ASSIGN_OR_RETURN(statsd,
+                            metrics::StatsdExporter::Create(
+                                registry, config.metrics.statsd_addr, config.metrics.tags,
+                                std::chrono::milliseconds(config.metrics.flush_interval_ms)));
   }
 
   web::ServerOptions so;

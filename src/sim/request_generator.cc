@@ -18,12 +18,12 @@ namespace lastro::sim {
 namespace {
 
 constexpr std::array<const char*, 20> kFirst = {
-    "Ana",    "Bruno",  "Carla", "Diego",  "Eduarda", "Felipe", "Gabriela", "Henrique",
-    "Isabela", "João",  "Karina", "Lucas", "Mariana", "Nicolas", "Olívia",  "Pedro",
-    "Rafaela", "Samuel", "Tatiane", "Vinícius"};
+    "Ana",      "Bruno",   "Carla",   "Diego",  "Eduarda", "Felipe",  "Gabriela",
+    "Henrique", "Isabela", "João",    "Karina", "Lucas",   "Mariana", "Nicolas",
+    "Olívia",   "Pedro",   "Rafaela", "Samuel", "Tatiane", "Vinícius"};
 constexpr std::array<const char*, 16> kLast = {
-    "Silva",   "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves",  "Pereira",
-    "Lima",    "Gomes",  "Costa",    "Ribeiro", "Martins", "Carvalho", "Almeida", "Lopes"};
+    "Silva", "Santos", "Oliveira", "Souza",   "Rodrigues", "Ferreira", "Alves",   "Pereira",
+    "Lima",  "Gomes",  "Costa",    "Ribeiro", "Martins",   "Carvalho", "Almeida", "Lopes"};
 constexpr std::array<const char*, 10> kStates = {"SP", "RJ", "MG", "RS", "PR",
                                                  "BA", "PE", "SC", "GO", "DF"};
 
@@ -67,8 +67,8 @@ int64_t BusinessHoursOffsetS(std::mt19937_64& rng, int days) {
   int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   int64_t sp_now = now_s - 3 * 3600;
   int64_t sp_midnight = sp_now - (sp_now % 86400);
-  int64_t t = sp_midnight - int64_t(day(rng) + 1) * 86400 + (8 + hour(rng)) * 3600 +
-              int64_t(rng() % 3600);
+  int64_t t =
+      sp_midnight - int64_t(day(rng) + 1) * 86400 + (8 + hour(rng)) * 3600 + int64_t(rng() % 3600);
   return sp_now - t;
 }
 
@@ -89,16 +89,23 @@ StatusOr<RequestGeneratorReport> RunRequestGenerator(const RequestGeneratorOptio
   // Customers first, in a few multi-row statements; existing CPFs are kept.
   std::vector<Customer> pool;
   pool.reserve(size_t(options.customers));
-  for (int i = 0; i < options.customers; ++i) pool.push_back(MakeCustomer(options.seed, uint64_t(i)));
+  for (int i = 0; i < options.customers; ++i)
+    pool.push_back(MakeCustomer(options.seed, uint64_t(i)));
   std::vector<int64_t> customer_ids;
   for (size_t at = 0; at < pool.size(); at += 1000) {
     std::vector<pg::Param> cpf, name, email, phone, birth, state, channel, income, consent;
     std::vector<std::optional<std::string>> c1, c2, c3, c4, c5, c6, c7, c8, c9;
     for (size_t i = at; i < std::min(pool.size(), at + 1000); ++i) {
       const Customer& c = pool[i];
-      c1.push_back(c.cpf); c2.push_back(c.name); c3.push_back(c.email); c4.push_back(c.phone);
-      c5.push_back(c.birth); c6.push_back(c.state); c7.push_back(c.channel);
-      c8.push_back(std::to_string(c.income_cents)); c9.push_back(c.consent ? "t" : "f");
+      c1.push_back(c.cpf);
+      c2.push_back(c.name);
+      c3.push_back(c.email);
+      c4.push_back(c.phone);
+      c5.push_back(c.birth);
+      c6.push_back(c.state);
+      c7.push_back(c.channel);
+      c8.push_back(std::to_string(c.income_cents));
+      c9.push_back(c.consent ? "t" : "f");
     }
     LASTRO_RETURN_IF_ERROR(
         conn->Exec("INSERT INTO customers (cpf, full_name, email, phone, birth_date, state, "
@@ -111,8 +118,9 @@ StatusOr<RequestGeneratorReport> RunRequestGenerator(const RequestGeneratorOptio
                     pg::TextArrayLiteral(c7), pg::TextArrayLiteral(c8), pg::TextArrayLiteral(c9)})
             .status());
     LASTRO_ASSIGN_OR_RETURN(
-        pg::Result ids, conn->Exec("SELECT id, monthly_income_cents FROM customers WHERE cpf = ANY($1::text[])",
-                                   {pg::TextArrayLiteral(c1)}));
+        pg::Result ids,
+        conn->Exec("SELECT id, monthly_income_cents FROM customers WHERE cpf = ANY($1::text[])",
+                   {pg::TextArrayLiteral(c1)}));
     for (int r = 0; r < ids.rows(); ++r) customer_ids.push_back(ids.GetInt(r, 0));
   }
   if (customer_ids.empty()) return absl::FailedPreconditionError("no customers to use");
@@ -140,8 +148,8 @@ StatusOr<RequestGeneratorReport> RunRequestGenerator(const RequestGeneratorOptio
       auto next = std::chrono::steady_clock::now();
       for (;;) {
         if (stop) return;
-        if (options.duration_s > 0 &&
-            std::chrono::steady_clock::now() - start > std::chrono::duration<double>(options.duration_s)) {
+        if (options.duration_s > 0 && std::chrono::steady_clock::now() - start >
+                                          std::chrono::duration<double>(options.duration_s)) {
           return;
         }
         int64_t n = issued.fetch_add(1);
@@ -154,16 +162,19 @@ StatusOr<RequestGeneratorReport> RunRequestGenerator(const RequestGeneratorOptio
         int64_t customer = customer_ids[rng() % customer_ids.size()];
         int64_t cents = std::clamp<int64_t>(int64_t(amount(rng)) / 1000 * 1000, 50000, 20000000);
         int term = terms[rng() % terms.size()];
-        const char* purpose = Pick<8>(rng, {"personal", "debt_consolidation", "vehicle",
-                                            "home_improvement", "education", "business",
-                                            "medical", "other"},
-                                      {30, 25, 12, 10, 8, 7, 5, 3});
-        const char* channel = Pick<5>(rng, {"app_android", "app_ios", "web", "partner",
-                                            "call_center"},
-                                      {45, 30, 15, 7, 3});
+        const char* purpose =
+            Pick<8>(rng,
+                    {"personal", "debt_consolidation", "vehicle", "home_improvement", "education",
+                     "business", "medical", "other"},
+                    {30, 25, 12, 10, 8, 7, 5, 3});
+        const char* channel = Pick<5>(
+            rng, {"app_android", "app_ios", "web", "partner", "call_center"}, {45, 30, 15, 7, 3});
         // ~5% do not declare income: a MANUAL_REVIEW path in the default policy.
         std::optional<std::string> income;
-        if (rng() % 100 >= 5) income = std::to_string(int64_t(std::lognormal_distribution<double>(std::log(450000.0), 0.6)(rng)) / 100 * 100);
+        if (rng() % 100 >= 5)
+          income = std::to_string(
+              int64_t(std::lognormal_distribution<double>(std::log(450000.0), 0.6)(rng)) / 100 *
+              100);
         std::optional<std::string> created;
         if (options.days > 0) created = std::to_string(BusinessHoursOffsetS(rng, options.days));
         auto r = (*c)->Exec(
@@ -180,8 +191,10 @@ StatusOr<RequestGeneratorReport> RunRequestGenerator(const RequestGeneratorOptio
           log::Warn("insert failed", {{"error", std::string(r.status().message())}});
           if (!(*c)->healthy()) {
             auto again = pg::Connection::Connect(options.dsn, {"lastro-sim-app"});
-            if (again.ok()) *c = std::move(*again);
-            else std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            if (again.ok())
+              *c = std::move(*again);
+            else
+              std::this_thread::sleep_for(std::chrono::milliseconds(200));
           }
         }
       }
@@ -191,7 +204,8 @@ StatusOr<RequestGeneratorReport> RunRequestGenerator(const RequestGeneratorOptio
   if (!first_error.ok() && inserted == 0) return first_error;
   report.inserted = inserted;
   report.errors = errors;
-  report.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.elapsed_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
 

@@ -14,11 +14,11 @@ namespace lastro::sim {
 
 struct RequestGeneratorOptions {
   std::string dsn;
-  double rate = 50;        // requests per second (ignored when count > 0 and rate <= 0)
-  double duration_s = 0;   // 0 = until stopped (or until count)
-  int64_t count = 0;       // stop after this many requests (0 = no limit)
-  int customers = 2000;    // size of the customer pool
-  int clients = 4;         // concurrent connections
+  double rate = 50;       // requests per second (ignored when count > 0 and rate <= 0)
+  double duration_s = 0;  // 0 = until stopped (or until count)
+  int64_t count = 0;      // stop after this many requests (0 = no limit)
+  int customers = 2000;   // size of the customer pool
+  int clients = 4;        // concurrent connections
   uint64_t seed = 7;
   // When > 0, created_at is spread over the last `days` days in São Paulo business
   // hours instead of now() (history for the batch and the demo).

@@ -94,8 +94,7 @@ std::string Subprocess::Stderr() const { return ReadFile(prefix_ + ".err"); }
 bool Subprocess::WaitForOutput(const std::string& text, std::chrono::milliseconds timeout) const {
   return WaitFor(
       [&] {
-        return Stdout().find(text) != std::string::npos ||
-               Stderr().find(text) != std::string::npos;
+        return Stdout().find(text) != std::string::npos || Stderr().find(text) != std::string::npos;
       },
       timeout, std::chrono::milliseconds(20));
 }

@@ -54,7 +54,8 @@ TestDatabase::~TestDatabase() {
                          {name_})
                   .status());
   IgnoreError(
-      (*conn)->Exec("DROP DATABASE IF EXISTS " + (*conn)->QuoteIdentifier(name_) + " WITH (FORCE)")
+      (*conn)
+          ->Exec("DROP DATABASE IF EXISTS " + (*conn)->QuoteIdentifier(name_) + " WITH (FORCE)")
           .status());
 }
 

@@ -2,9 +2,8 @@
 // Debezium-compatible JSON lines with every value faithful to its type.
 #include <gtest/gtest.h>
 
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "testing/subprocess.h"
 #include "testing/test_database.h"
@@ -37,7 +36,8 @@ TEST(CdcTail, PrintsInsertUpdateDeleteWithFaithfulValues) {
       id bigint PRIMARY KEY, n numeric, f float8, b bytea, a int[], j jsonb, m mood,
       ts timestamptz, d date, big text, flag boolean, note text);
     CREATE PUBLICATION tail_pub FOR TABLE t;
-  )sql").ok());
+  )sql")
+                  .ok());
   std::string dir = TestDir("cdctail");
   auto tail = Subprocess::Start({LastroBin(), "cdc", "tail", "--publication", "tail_pub",
                                  "--max-changes", "4", "--idle-exit", "60"},
@@ -45,10 +45,14 @@ TEST(CdcTail, PrintsInsertUpdateDeleteWithFaithfulValues) {
   ASSERT_TRUE(tail.ok());
   // Started once its walsender streams (a slot shows as active while it is still
   // being created, before its consistent point: changes made then are not sent).
-  ASSERT_TRUE(WaitFor([&] {
-    return (*db)->Scalar("SELECT count(*) FROM pg_stat_replication WHERE "
-                         "application_name = 'lastro-cdc-tail' AND state = 'streaming'") == "1";
-  }, seconds(20))) << (*tail)->Stderr();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return (*db)->Scalar(
+                   "SELECT count(*) FROM pg_stat_replication WHERE "
+                   "application_name = 'lastro-cdc-tail' AND state = 'streaming'") == "1";
+      },
+      seconds(20)))
+      << (*tail)->Stderr();
   ASSERT_TRUE((*c)->Exec(R"sql(
     INSERT INTO t VALUES (1, 12345678901234567890.123456789, 'NaN', '\x00ff10', '{1,NULL,3}',
       '{"k": [1, 2]}', 'happy', '2026-11-29 10:00:00.25-03', '2026-11-29',
@@ -56,7 +60,8 @@ TEST(CdcTail, PrintsInsertUpdateDeleteWithFaithfulValues) {
     UPDATE t SET note = 'changed' WHERE id = 1;
     DELETE FROM t WHERE id = 1;
     INSERT INTO t (id, n) VALUES (2, 'Infinity');
-  )sql").ok());
+  )sql")
+                  .ok());
   ASSERT_EQ((*tail)->Wait(seconds(30)), 0) << (*tail)->Stderr();
   std::vector<json> lines = Lines((*tail)->Stdout());
   ASSERT_EQ(lines.size(), 4u) << (*tail)->Stdout();

@@ -1,8 +1,9 @@
 // `lastro db migrate` against a real server: applies once, is idempotent,
 // refuses edited history, and the schema enforces its rules.
+#include "pg/migrations.h"
+
 #include <gtest/gtest.h>
 
-#include "pg/migrations.h"
 #include "testing/subprocess.h"
 #include "testing/test_database.h"
 
@@ -41,9 +42,10 @@ TEST(Migrations, RefusesAnEditedMigration) {
 }
 
 TEST(Migrations, UnreachableDatabaseIsAOneLineError) {
-  auto p = Subprocess::Start({LastroBin(), "db", "migrate"},
-                             {{"LASTRO_PG_DSN", "host=127.0.0.1 port=1 dbname=x connect_timeout=2"}},
-                             TestDir("migfail") + "/run");
+  auto p =
+      Subprocess::Start({LastroBin(), "db", "migrate"},
+                        {{"LASTRO_PG_DSN", "host=127.0.0.1 port=1 dbname=x connect_timeout=2"}},
+                        TestDir("migfail") + "/run");
   ASSERT_TRUE(p.ok());
   auto code = (*p)->Wait(seconds(20));
   ASSERT_TRUE(code.has_value());

@@ -71,11 +71,10 @@ StatusOr<std::unique_ptr<StreamHarness>> StreamHarness::Create(const HarnessOpti
                             << options.extra_toml << "\n";
 
   LASTRO_ASSIGN_OR_RETURN(
-      h->risk_,
-      Subprocess::Start({LastroBin(), "sim", "risk-api", "--port", "0", "--latency-ms",
-                         std::to_string(options.risk_latency_ms), "--jitter-ms",
-                         std::to_string(options.risk_jitter_ms)},
-                        {{"LASTRO_RISK_TOKEN", options.risk_token}}, h->dir_ + "/risk"));
+      h->risk_, Subprocess::Start({LastroBin(), "sim", "risk-api", "--port", "0", "--latency-ms",
+                                   std::to_string(options.risk_latency_ms), "--jitter-ms",
+                                   std::to_string(options.risk_jitter_ms)},
+                                  {{"LASTRO_RISK_TOKEN", options.risk_token}}, h->dir_ + "/risk"));
   if (!h->risk_->WaitForOutput("\"listening\"", std::chrono::seconds(10))) {
     return absl::UnavailableError("risk simulator did not start: " + h->risk_->Stderr());
   }

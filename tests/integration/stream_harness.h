@@ -15,14 +15,14 @@
 namespace lastro::testing {
 
 struct HarnessOptions {
-  std::string name;             // short, used in database / slot / file names
+  std::string name;  // short, used in database / slot / file names
   double risk_latency_ms = 5;
   double risk_jitter_ms = 1;
   int sweep_interval_s = 30;
   int sweep_threshold_s = 120;
-  std::string extra_toml;       // appended to the generated config
-  std::string pg_dsn;           // use this server instead of a fresh test database
-  std::string risk_token;       // bearer token the risk simulator requires
+  std::string extra_toml;  // appended to the generated config
+  std::string pg_dsn;      // use this server instead of a fresh test database
+  std::string risk_token;  // bearer token the risk simulator requires
 };
 
 // Minimal HTTP client for tests (libcurl). Returns the body; `status` gets the code.

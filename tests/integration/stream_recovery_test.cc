@@ -4,10 +4,9 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "pg/migrations.h"
 #include "stream_harness.h"
@@ -30,8 +29,9 @@ int64_t CallsAfterDecision(StreamHarness& h) {
   auto calls = nlohmann::json::parse(HttpGet(h.risk_url() + "/admin/calls"));
   auto c = pg::Connection::Connect(h.dsn());
   EXPECT_TRUE(c.ok());
-  auto r = (*c)->Exec("SELECT request_id, (extract(epoch from decided_at) * 1000)::bigint "
-                      "FROM credit_decisions");
+  auto r = (*c)->Exec(
+      "SELECT request_id, (extract(epoch from decided_at) * 1000)::bigint "
+      "FROM credit_decisions");
   EXPECT_TRUE(r.ok());
   std::map<std::string, int64_t> decided;
   for (int i = 0; i < r->rows(); ++i) decided[std::string(r->Get(i, 0))] = r->GetInt(i, 1);
@@ -105,8 +105,7 @@ TEST(StreamRecovery, ProviderDownPastDeadlineSendsToManualReviewWithReason) {
   EXPECT_EQ(h->Count("SELECT count(*) FROM credit_decisions WHERE decision = 'MANUAL_REVIEW' "
                      "AND 'PROVIDER_UNAVAILABLE' = ANY(reason_codes)"),
             20);
-  EXPECT_EQ(h->Count("SELECT count(*) FROM credit_request_status_history WHERE reason <> ''"),
-            20);
+  EXPECT_EQ(h->Count("SELECT count(*) FROM credit_request_status_history WHERE reason <> ''"), 20);
 }
 
 TEST(StreamRecovery, DecidesRequestsFromBeforeTheSlotAndAfterItWasDropped) {
@@ -200,9 +199,8 @@ namespace lastro::testing {
 namespace {
 
 TEST(StreamRecovery, WrongProviderCredentialsStopTheStreamAndDecideNothing) {
-  auto h = MakeHarness({.name = "badtoken",
-                        .extra_toml = "[risk]\ntoken = \"wrong\"\n",
-                        .risk_token = "right"});
+  auto h = MakeHarness(
+      {.name = "badtoken", .extra_toml = "[risk]\ntoken = \"wrong\"\n", .risk_token = "right"});
   ASSERT_TRUE(h);
   ASSERT_TRUE(h->StartStream().ok());
   ASSERT_EQ(*h->Generate({"--count", "5", "--customers", "5"}), 5);

@@ -40,8 +40,7 @@ TEST(Stream, DecidesEachOf5000RequestsExactlyOnce) {
                      "(score IS NULL AND decision <> 'MANUAL_REVIEW')"),
             0);
   // The slot catches up: confirmed position reaches the WAL written so far.
-  std::string wal = std::to_string(
-      h->Count("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"));
+  std::string wal = std::to_string(h->Count("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"));
   EXPECT_TRUE(WaitFor(
       [&] {
         return h->Count("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" +
@@ -93,8 +92,8 @@ TEST(Stream, FollowsAColumnAddedWhileStreaming) {
   auto c = pg::Connection::Connect(h->dsn());
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE((*c)->Exec("ALTER TABLE credit_requests ADD COLUMN promo_code text").ok());
-  ASSERT_TRUE((*c)->Exec("ALTER TABLE credit_requests ALTER COLUMN promo_code SET DEFAULT 'BF26'")
-                  .ok());
+  ASSERT_TRUE(
+      (*c)->Exec("ALTER TABLE credit_requests ALTER COLUMN promo_code SET DEFAULT 'BF26'").ok());
   ASSERT_EQ(*h->Generate({"--count", "50", "--customers", "20"}), 50);
   ASSERT_TRUE(h->WaitNonePending(seconds(60))) << h->stream_log();
   EXPECT_EQ(h->CheckDecidedExactlyOnce(), "");
@@ -116,8 +115,8 @@ TEST(Stream, ParksAnUnprocessableRowInDeadLettersAndGoesOn) {
                          "FROM customers LIMIT 1")
                   .ok());
   ASSERT_EQ(*h->Generate({"--count", "5", "--customers", "5"}), 5);
-  ASSERT_TRUE(WaitFor([&] { return h->Count("SELECT count(*) FROM dead_letters") == 1; },
-                      seconds(30)));
+  ASSERT_TRUE(
+      WaitFor([&] { return h->Count("SELECT count(*) FROM dead_letters") == 1; }, seconds(30)));
   EXPECT_EQ(h->Count("SELECT count(*) FROM dead_letters WHERE error LIKE '%channel%' "
                      "AND payload IS NOT NULL AND lsn IS NOT NULL"),
             1);
