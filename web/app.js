@@ -216,7 +216,7 @@
           x: { time: true, range: () => [Date.now() / 1000 - filterWindow(), Date.now() / 1000] },
           y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] },
         },
-        series: [{}, ...STATUSES.map((s) => ({ label: t(s), stroke: COLORS[s], width: 2,
+        series: [{ label: t("col_time") }, ...STATUSES.map((s) => ({ label: t(s), stroke: COLORS[s], width: 2,
                                                points: { show: false } }))],
         axes: [
           { values: (u, splits) => splits.map((ts) => clockFmt().format(new Date(ts * 1000))) },
