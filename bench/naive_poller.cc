@@ -121,14 +121,7 @@ Status RunNaivePoller(const NaivePollerOptions& options, const std::atomic<bool>
       ctx.status = "PENDING";
       ctx.cpf = std::string(rows->Get(i, 8));
       ctx.first_time_customer = rows->Get(i, 9) == "t";
-      risk::ScoreRequest sr;
-      sr.request_id = q.id;
-      sr.cpf = ctx.cpf;
-      sr.amount_cents = q.amount_cents;
-      sr.term_months = q.term_months;
-      sr.purpose = q.purpose;
-      sr.channel = q.channel;
-      sr.declared_income_cents = q.declared_income_cents.value_or(0);
+      risk::ScoreRequest sr = decide::MakeScoreRequest(q, ctx);
       auto done = [&queue, &policy, q, ctx](risk::ScoreResult r) {
         if (!r.assessment.ok() && absl::IsCancelled(r.assessment.status())) return;
         queue.Push(decide::MakeDecision(q, ctx, r, policy, "MANUAL_REVIEW"));

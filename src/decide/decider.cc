@@ -4,6 +4,18 @@
 
 namespace lastro::decide {
 
+risk::ScoreRequest MakeScoreRequest(const CapturedRequest& request, const RequestContext& context) {
+  risk::ScoreRequest sr;
+  sr.request_id = request.id;
+  sr.cpf = context.cpf;
+  sr.amount_cents = request.amount_cents;
+  sr.term_months = request.term_months;
+  sr.purpose = request.purpose;
+  sr.channel = request.channel;
+  sr.declared_income_cents = request.declared_income_cents.value_or(0);
+  return sr;
+}
+
 Decision MakeDecision(const CapturedRequest& request, const RequestContext& context,
                       const risk::ScoreResult& result, const Policy& policy,
                       const std::string& on_provider_failure) {

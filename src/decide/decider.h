@@ -10,6 +10,9 @@
 
 namespace lastro::decide {
 
+// What the risk provider is asked about a request (the CPF comes from the lookup).
+risk::ScoreRequest MakeScoreRequest(const CapturedRequest& request, const RequestContext& context);
+
 // `on_provider_failure` is the status given when the provider could not score the
 // request ("MANUAL_REVIEW" or "FAILED"); the decision then carries the reason code
 // PROVIDER_UNAVAILABLE (or PROVIDER_REJECTED_INPUT for a 4xx) and the error text.

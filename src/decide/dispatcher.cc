@@ -192,14 +192,7 @@ void Dispatcher::ProcessBatch(std::vector<CapturedRequest>& batch) {
 }
 
 void Dispatcher::Submit(const CapturedRequest& request, const RequestContext& context) {
-  risk::ScoreRequest sr;
-  sr.request_id = request.id;
-  sr.cpf = context.cpf;
-  sr.amount_cents = request.amount_cents;
-  sr.term_months = request.term_months;
-  sr.purpose = request.purpose;
-  sr.channel = request.channel;
-  sr.declared_income_cents = request.declared_income_cents.value_or(0);
+  risk::ScoreRequest sr = MakeScoreRequest(request, context);
   auto done = [this, request, context](risk::ScoreResult result) {
     // A shutdown cancels calls in flight: leave those requests undecided (the slot
     // resends them after restart) rather than sending them to manual review.

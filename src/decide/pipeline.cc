@@ -54,13 +54,24 @@ struct Pipeline::Impl {
                                      "Age of the last commit read from the slot (0 when idle), s")),
         attached_gauge(m.GetGauge("lastro.replication.attached", "1 while streaming")) {}
 
+  // Per-outcome counters, looked up once (OnWritten runs for every decision).
+  metrics::Counter& DecisionCounter(const std::string& status) {
+    for (auto& [name, counter] : decision_counters) {
+      if (name == status) return *counter;
+    }
+    metrics::Counter& c =
+        metrics.GetCounter("lastro.decisions", "Decisions committed", {{"decision", status}});
+    decision_counters.emplace_back(status, &c);
+    return c;
+  }
+  std::vector<std::pair<std::string, metrics::Counter*>> decision_counters;  // writer thread
+
   void OnWritten(const std::vector<Decision>& batch, const WriteResult& result) {
     std::unordered_set<int64_t> moved(result.transitioned.begin(), result.transitioned.end());
     for (const Decision& d : batch) {
       bool transitioned = moved.count(d.request_id) > 0;
       if (transitioned) {
-        metrics.GetCounter("lastro.decisions", "Decisions committed", {{"decision", d.status}})
-            .Add();
+        DecisionCounter(d.status).Add();
         if (d.commit_time_us > 0 && result.commit_time_us > 0) {
           decision_ms.Observe(double(result.commit_time_us - d.commit_time_us) / 1000.0);
         }
