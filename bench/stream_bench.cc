@@ -52,7 +52,7 @@ struct Options {
   int customers = 5000;
   int max_in_flight = 256;  // [risk] max_in_flight, also the naive poller's bound
   int batch_max = 500;      // [stream] batch_max
-  int batch_max_ms = 20;    // [stream] batch_max_ms
+  int batch_max_ms = 10;    // [stream] batch_max_ms
   int naive_writers = 8;
   double latency_ms = 20, jitter_ms = 5;
   std::string systems = "stream,naive";

@@ -45,7 +45,7 @@ struct RiskConfig {
 struct StreamConfig {
   std::string policy_file = "config/policy.toml";
   int batch_max = 500;            // decisions per write transaction
-  int batch_max_ms = 20;          // max wait before a partial batch is written
+  int batch_max_ms = 10;          // max wait for a partial batch (lookup and write)
   int status_interval_ms = 1000;  // standby status updates to the server
   int sweep_interval_s = 30;      // reconciliation sweep period
   int sweep_threshold_s = 120;    // PENDING older than this is re-queued
