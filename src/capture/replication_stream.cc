@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "absl/strings/str_cat.h"
+#include "capture/lsn.h"
+#include "capture/pgoutput.h"
 
 namespace lastro::capture {
 namespace {
@@ -17,21 +19,9 @@ void PutU64(std::string& out, uint64_t v) {
   for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
-std::string FormatLsn(uint64_t lsn) {
-  return fmt::format("{:X}/{:X}", uint32_t(lsn >> 32), uint32_t(lsn));
-}
-
-uint64_t ParseLsn(std::string_view text) {
-  size_t slash = text.find('/');
-  if (slash == std::string_view::npos) return 0;
-  uint64_t hi = std::stoull(std::string(text.substr(0, slash)), nullptr, 16);
-  uint64_t lo = std::stoull(std::string(text.substr(slash + 1)), nullptr, 16);
-  return (hi << 32) | lo;
-}
-
 int64_t NowPgMicros() {
   auto now = std::chrono::system_clock::now().time_since_epoch();
-  return std::chrono::duration_cast<std::chrono::microseconds>(now).count() - kPgEpochOffsetUs;
+  return std::chrono::duration_cast<std::chrono::microseconds>(now).count() - kPgEpochUnixMicros;
 }
 
 }  // namespace
@@ -64,7 +54,10 @@ StatusOr<SlotInfo> ReplicationStream::EnsureSlot(bool export_snapshot) {
         return absl::FailedPreconditionError(absl::StrCat(
             "slot ", options_.slot, " was invalidated (WAL removed); drop it to re-create"));
       }
-      info.consistent_lsn = r.IsNull(0, 2) ? 0 : ParseLsn(r.Get(0, 2));
+      if (!r.IsNull(0, 2)) {
+        LASTRO_ASSIGN_OR_RETURN(Lsn confirmed, Lsn::Parse(r.Get(0, 2)));
+        info.consistent_lsn = confirmed.value();
+      }
       confirmed_ = reported_ = info.consistent_lsn;
       return info;
     }
@@ -82,7 +75,9 @@ StatusOr<SlotInfo> ReplicationStream::EnsureSlot(bool export_snapshot) {
     return created.status();
   }
   info.created = true;
-  info.consistent_lsn = ParseLsn(created->Get(0, created->Column("consistent_point")));
+  LASTRO_ASSIGN_OR_RETURN(Lsn consistent,
+                          Lsn::Parse(created->Get(0, created->Column("consistent_point"))));
+  info.consistent_lsn = consistent.value();
   int snap = created->Column("snapshot_name");
   if (snap >= 0 && !created->IsNull(0, snap))
     info.snapshot_name = std::string(created->Get(0, snap));
@@ -102,7 +97,7 @@ Status ReplicationStream::DropSlot() {
 Status ReplicationStream::Start() {
   std::string sql =
       fmt::format("START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names {})",
-                  conn_->QuoteIdentifier(options_.slot), FormatLsn(confirmed_),
+                  conn_->QuoteIdentifier(options_.slot), Lsn(confirmed_).ToString(),
                   conn_->QuoteLiteral(conn_->QuoteIdentifier(options_.publication)));
   LASTRO_RETURN_IF_ERROR(conn_->Exec(sql).status());
   last_status_ = std::chrono::steady_clock::now();
@@ -128,7 +123,7 @@ StatusOr<std::optional<WalMessage>> ReplicationStream::Next(std::chrono::millise
     if (msg[0] == 'k') {
       if (msg.size() < 18) return absl::DataLossError("truncated keepalive message");
       server_wal_end_ = std::max(server_wal_end_, ReadU64(msg, 1));
-      server_time_unix_us_ = int64_t(ReadU64(msg, 9)) + kPgEpochOffsetUs;
+      server_time_unix_us_ = int64_t(ReadU64(msg, 9)) + kPgEpochUnixMicros;
       idle_at_wal_end_ = true;
       if (msg[17]) LASTRO_RETURN_IF_ERROR(SendStatus(false));
       continue;
@@ -141,7 +136,7 @@ StatusOr<std::optional<WalMessage>> ReplicationStream::Next(std::chrono::millise
       out.server_time_us = int64_t(ReadU64(msg, 17));
       out.payload = msg.substr(25);
       server_wal_end_ = std::max(server_wal_end_, out.wal_end);
-      server_time_unix_us_ = out.server_time_us + kPgEpochOffsetUs;
+      server_time_unix_us_ = out.server_time_us + kPgEpochUnixMicros;
       idle_at_wal_end_ = false;
       return std::optional<WalMessage>(std::move(out));
     }

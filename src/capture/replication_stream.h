@@ -100,7 +100,4 @@ class ReplicationStream {
   std::chrono::steady_clock::time_point last_status_{};
 };
 
-// Microseconds between the Unix and PostgreSQL (2000-01-01) epochs.
-inline constexpr int64_t kPgEpochOffsetUs = 946684800LL * 1000000LL;
-
 }  // namespace lastro::capture

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "capture/lsn.h"
 
 namespace lastro::decide {
 namespace {
@@ -71,9 +72,7 @@ std::string OptNum(const std::optional<double>& v) { return v ? fmt::format("{}"
 
 }  // namespace
 
-std::string FormatLsn(uint64_t lsn) {
-  return fmt::format("{:X}/{:X}", uint32_t(lsn >> 32), uint32_t(lsn));
-}
+std::string FormatLsn(uint64_t lsn) { return capture::Lsn(lsn).ToString(); }
 
 StatusOr<std::unique_ptr<StreamStore>> StreamStore::Connect(const std::string& dsn,
                                                             const std::string& application_name,

@@ -78,6 +78,7 @@ class StreamStore {
   std::unique_ptr<pg::Connection> conn_;
 };
 
+// "X/XXXXXXXX" text of a WAL position (capture::Lsn::ToString for a raw value).
 std::string FormatLsn(uint64_t lsn);
 
 }  // namespace lastro::decide

@@ -33,7 +33,7 @@ bool IsLoopback(const std::string& addr) {
 // Today's counts by status for the dashboard: the one aggregate query it makes.
 std::map<std::string, int64_t> ReadTodayCounts(const Config& config) {
   auto store = StreamStore::Connect(config.pg.dsn, config.pg.application_name + "-dashboard",
-                                    config.pg.statement_timeout_ms);
+                                    config.pg.statement_timeout_ms, config.pg.lock_timeout_ms);
   StatusOr<std::map<std::string, int64_t>> counts =
       store.ok() ? (*store)->TodayCounts()
                  : StatusOr<std::map<std::string, int64_t>>(store.status());
