@@ -47,6 +47,9 @@ TEST(Stream, DecidesEachOf5000RequestsExactlyOnce) {
                         h->slot() + "' AND confirmed_flush_lsn - '0/0'::pg_lsn >= " + wal) == 1;
       },
       seconds(15)));
+  // Once idle, the stream confirms the server's WAL end: the lag it reports (and the
+  // dashboard shows) drops to zero.
+  EXPECT_TRUE(WaitFor([&] { return h->Metric("lastro_replication_lag_bytes") == 0; }, seconds(15)));
   long code = 0;
   HttpGet(h->stream_url() + "/readyz", &code);
   EXPECT_EQ(code, 200);
