@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "cli/command.h"
+#include "sim/bureau_api_sim.h"
 #include "sim/request_generator.h"
 #include "sim/risk_api_sim.h"
 
@@ -32,6 +33,44 @@ void RegisterSim(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       risk.token = config.risk.token;
       risk.addr = "127.0.0.1:" + std::to_string(risk_port);
       LASTRO_ASSIGN_OR_RETURN(auto server, sim::RiskApiSim::Create(risk));
+      LASTRO_RETURN_IF_ERROR(server->Start());
+      std::printf("{\"listening\":\"127.0.0.1:%u\"}\n", unsigned(server->port()));
+      std::fflush(stdout);
+      while (!StopFlag()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      server->Stop();
+      return absl::OkStatus();
+    };
+    exit_code = Finish(run());
+  });
+
+  static sim::BureauApiSimOptions bureau;
+  static int bureau_port = 8092;
+  static std::string bureau_token;
+  CLI::App* b = sim->add_subcommand("bureau", "The credit bureau's batch score API");
+  b->add_option("--config", flags.config_path, "TOML config file (or LASTRO_CONFIG)");
+  b->add_option("--port", bureau_port, "Port on 127.0.0.1 (0 = any free)")->capture_default_str();
+  b->add_option("--token", bureau_token, "Bearer token to require (default: bureau.token)");
+  b->add_option("--late-rate", bureau.late_rate, "Share of calls answered late")
+      ->capture_default_str();
+  b->add_option("--late-ms", bureau.late_ms, "How late")->capture_default_str();
+  b->add_option("--inconsistent-rate", bureau.inconsistent_rate,
+                "Share of CPFs answered inconsistently")
+      ->capture_default_str();
+  b->add_option("--unknown-rate", bureau.unknown_rate, "Share of CPFs not found")
+      ->capture_default_str();
+  b->add_option("--error-rate", bureau.error_rate, "Share of 5xx answers")->capture_default_str();
+  b->add_option("--rate-429", bureau.rate_429, "Share of 429 answers")->capture_default_str();
+  b->add_option("--latency-ms", bureau.latency_ms, "Latency of answers that are not late")
+      ->capture_default_str();
+  b->add_option("--threads", bureau.threads, "IO threads")->capture_default_str();
+  b->add_option("--seed", bureau.seed, "Random seed")->capture_default_str();
+  b->callback([&, b] {
+    auto run = [&]() -> Status {
+      // The simulator requires the token the client sends (bureau.token) unless given.
+      LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
+      bureau.token = b->count("--token") ? bureau_token : config.bureau.token;
+      bureau.addr = "127.0.0.1:" + std::to_string(bureau_port);
+      LASTRO_ASSIGN_OR_RETURN(auto server, sim::BureauApiSim::Create(bureau));
       LASTRO_RETURN_IF_ERROR(server->Start());
       std::printf("{\"listening\":\"127.0.0.1:%u\"}\n", unsigned(server->port()));
       std::fflush(stdout);

@@ -118,6 +118,39 @@ void BindAll(Binder& b, Config& c) {
   b.Bind("metrics", "flush_interval_ms", &c.metrics.flush_interval_ms);
   b.Bind("log", "level", &c.log.level);
   b.Bind("lake", "dir", &c.lake.dir);
+  b.Bind("lake", "memory_limit", &c.lake.memory_limit);
+  b.Bind("lake", "threads", &c.lake.threads);
+  b.Bind("lake", "keep_versions", &c.lake.keep_versions);
+  b.Bind("lake", "row_group_rows", &c.lake.row_group_rows);
+  b.Bind("batch", "replica_dsn", &c.batch.replica_dsn);
+  b.Bind("batch", "statement_timeout_ms", &c.batch.statement_timeout_ms);
+  b.Bind("batch", "lock_timeout_ms", &c.batch.lock_timeout_ms);
+  b.Bind("batch", "max_rows_per_s", &c.batch.max_rows_per_s);
+  b.Bind("batch", "overlap_minutes", &c.batch.overlap_minutes);
+  b.Bind("batch", "max_replica_lag_s", &c.batch.max_replica_lag_s);
+  b.Bind("batch", "quality_rules", &c.batch.quality_rules);
+  b.Bind("batch", "token_key", &c.batch.token_key);
+  b.Bind("batch", "timezone", &c.batch.timezone);
+  b.Bind("batch", "include_contact_pii", &c.batch.include_contact_pii);
+  b.Bind("bureau", "url", &c.bureau.url);
+  b.Bind("bureau", "token", &c.bureau.token);
+  b.Bind("bureau", "batch_size", &c.bureau.batch_size);
+  b.Bind("bureau", "timeout_ms", &c.bureau.timeout_ms);
+  b.Bind("bureau", "max_in_flight", &c.bureau.max_in_flight);
+  b.Bind("bureau", "max_attempts", &c.bureau.max_attempts);
+  b.Bind("bureau", "backoff_base_ms", &c.bureau.backoff_base_ms);
+  b.Bind("bureau", "backoff_max_ms", &c.bureau.backoff_max_ms);
+  b.Bind("bureau", "retry_budget_ratio", &c.bureau.retry_budget_ratio);
+  b.Bind("bureau", "retry_budget_min_per_s", &c.bureau.retry_budget_min_per_s);
+  b.Bind("bureau", "rate_limit_per_s", &c.bureau.rate_limit_per_s);
+  b.Bind("bureau", "breaker_window", &c.bureau.breaker_window);
+  b.Bind("bureau", "breaker_failure_ratio", &c.bureau.breaker_failure_ratio);
+  b.Bind("bureau", "breaker_min_calls", &c.bureau.breaker_min_calls);
+  b.Bind("bureau", "breaker_open_ms", &c.bureau.breaker_open_ms);
+  b.Bind("bureau", "deadline_ms", &c.bureau.deadline_ms);
+  b.Bind("lineage", "endpoint", &c.lineage.endpoint);
+  b.Bind("lineage", "namespace", &c.lineage.job_namespace);
+  b.Bind("lineage", "timeout_ms", &c.lineage.timeout_ms);
 }
 
 // `VAR` or, when unset, the trimmed contents of the file named by `VAR_FILE`.
@@ -146,6 +179,11 @@ Status ApplyEnv(const EnvLookup& env, Config& c) {
       {"LASTRO_HTTP_ADDR", &c.http.addr},
       {"LASTRO_HTTP_TOKEN", &c.http.auth_token},
       {"LASTRO_LAKE_DIR", &c.lake.dir},
+      {"LASTRO_REPLICA_DSN", &c.batch.replica_dsn},
+      {"LASTRO_TOKEN_KEY", &c.batch.token_key},
+      {"LASTRO_BUREAU_URL", &c.bureau.url},
+      {"LASTRO_BUREAU_TOKEN", &c.bureau.token},
+      {"LASTRO_LINEAGE_URL", &c.lineage.endpoint},
       {"LASTRO_STATSD_ADDR", &c.metrics.statsd_addr},
       {"LASTRO_LOG_LEVEL", &c.log.level},
   };
@@ -168,6 +206,20 @@ Status Validate(const Config& c) {
   LASTRO_RETURN_IF_ERROR(positive(c.stream.batch_max_ms, "stream.batch_max_ms"));
   LASTRO_RETURN_IF_ERROR(positive(c.stream.sweep_interval_s, "stream.sweep_interval_s"));
   LASTRO_RETURN_IF_ERROR(positive(c.stream.sweep_limit, "stream.sweep_limit"));
+  LASTRO_RETURN_IF_ERROR(positive(c.lake.keep_versions, "lake.keep_versions"));
+  if (c.lake.row_group_rows < 100000 || c.lake.row_group_rows > 1000000) {
+    return absl::InvalidArgumentError("'lake.row_group_rows' must be in [100000, 1000000]");
+  }
+  LASTRO_RETURN_IF_ERROR(positive(c.batch.statement_timeout_ms, "batch.statement_timeout_ms"));
+  LASTRO_RETURN_IF_ERROR(positive(c.batch.lock_timeout_ms, "batch.lock_timeout_ms"));
+  LASTRO_RETURN_IF_ERROR(positive(c.bureau.batch_size, "bureau.batch_size"));
+  LASTRO_RETURN_IF_ERROR(positive(c.bureau.timeout_ms, "bureau.timeout_ms"));
+  LASTRO_RETURN_IF_ERROR(positive(c.bureau.max_in_flight, "bureau.max_in_flight"));
+  LASTRO_RETURN_IF_ERROR(positive(c.bureau.max_attempts, "bureau.max_attempts"));
+  if (c.batch.max_rows_per_s < 0 || c.batch.overlap_minutes < 0) {
+    return absl::InvalidArgumentError(
+        "'batch.max_rows_per_s' and 'batch.overlap_minutes' must be >= 0");
+  }
   if (c.stream.on_provider_failure != "MANUAL_REVIEW" && c.stream.on_provider_failure != "FAILED") {
     return absl::InvalidArgumentError(
         "'stream.on_provider_failure' must be MANUAL_REVIEW or FAILED");

@@ -72,6 +72,51 @@ struct LogConfig {
 
 struct LakeConfig {
   std::string dir = "build/var/lake";  // LASTRO_LAKE_DIR
+  std::string memory_limit = "1GB";    // DuckDB memory limit; past it, spill to disk
+  int threads = 0;                     // DuckDB threads; 0 = one per core
+  int keep_versions = 3;               // published versions kept per table
+  int row_group_rows = 500000;         // Parquet row group size (100K..1M)
+};
+
+// The daily batch (docs/batch.md).
+struct BatchConfig {
+  std::string replica_dsn;                 // LASTRO_REPLICA_DSN; empty = read pg.dsn
+  int statement_timeout_ms = 900000;       // per extract statement
+  int lock_timeout_ms = 2000;              // never queue behind the app's DDL
+  double max_rows_per_s = 0;               // extract throttle; 0 = unthrottled
+  int overlap_minutes = 60;                // re-read window before the watermark
+  int max_replica_lag_s = 300;             // a lagging replica fails the run
+  std::string quality_rules = "config/quality.toml";
+  std::string token_key;                   // LASTRO_TOKEN_KEY: CPF tokenisation key (secret)
+  std::string timezone = "America/Sao_Paulo";  // business day of request_date
+  bool include_contact_pii = false;        // names/emails into bronze (never silver)
+};
+
+// The credit-bureau batch API (docs/batch.md), with the risk client's resilience.
+struct BureauConfig {
+  std::string url = "http://127.0.0.1:8092";  // LASTRO_BUREAU_URL
+  std::string token;                          // LASTRO_BUREAU_TOKEN
+  int batch_size = 500;                       // CPFs per call
+  int timeout_ms = 10000;                     // per call
+  int max_in_flight = 4;                      // concurrent calls
+  int max_attempts = 4;
+  int backoff_base_ms = 100;
+  int backoff_max_ms = 5000;
+  double retry_budget_ratio = 0.2;
+  int retry_budget_min_per_s = 2;
+  double rate_limit_per_s = 0;  // calls per second; 0 = unlimited
+  int breaker_window = 20;
+  double breaker_failure_ratio = 0.5;
+  int breaker_min_calls = 5;
+  int breaker_open_ms = 5000;
+  int deadline_ms = 300000;  // the whole enrichment phase
+};
+
+// OpenLineage events (docs/batch.md#lineage).
+struct LineageConfig {
+  std::string endpoint;              // LASTRO_LINEAGE_URL: POST events here too; empty = files only
+  std::string job_namespace = "lastro";
+  int timeout_ms = 5000;
 };
 
 struct Config {
@@ -82,6 +127,9 @@ struct Config {
   MetricsConfig metrics;
   LogConfig log;
   LakeConfig lake;
+  BatchConfig batch;
+  BureauConfig bureau;
+  LineageConfig lineage;
 };
 
 // Reads a variable; returns nullopt when unset. Injected so tests need no setenv.

@@ -30,6 +30,7 @@ Decision MakeDecision(const CapturedRequest& request, const RequestContext& cont
   d.created_at_us = request.created_at_us;
   d.commit_time_us = request.commit_time_us;
   d.cpf_masked = pii::MaskCpf(context.cpf);
+  d.first_time_customer = context.first_time_customer;
   if (!result.assessment.ok()) {
     const Status& s = result.assessment.status();
     d.status = on_provider_failure;
@@ -49,12 +50,14 @@ Decision MakeDecision(const CapturedRequest& request, const RequestContext& cont
   in.channel = request.channel;
   in.purpose = request.purpose;
   in.first_time_customer = context.first_time_customer;
+  // in.bureau_score stays unknown: bureau scores arrive with the daily batch only.
   PolicyDecision pd = policy.Decide(in);
   d.status = std::string(OutcomeName(pd.outcome));
   d.score = a.score;
   d.risk_band = pd.band;
   d.probability_of_default = a.probability_of_default;
   d.reason_codes = std::move(pd.reason_codes);
+  d.provider_reason_codes = a.reason_codes;
   d.provider_ref = a.provider_ref;
   d.provider_model_version = a.model_version;
   d.note = "policy " + policy.version();

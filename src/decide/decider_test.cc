@@ -40,6 +40,35 @@ TEST(Decider, AppliesPolicyToAssessment) {
   EXPECT_FALSE(d.reason_codes.empty());
 }
 
+// A backtest replays a stored decision from its stored inputs, so the decision
+// carries the two inputs that are not columns of the request.
+TEST(Decider, CarriesThePolicyInputsABacktestNeeds) {
+  Policy policy = DefaultPolicy();
+  risk::ScoreResult res;
+  res.assessment =
+      risk::Assessment{870, "A", 0.01, {"ADVERSE_CREDIT_HISTORY", "LONG_TERM"}, "ra_1", "sim-1"};
+  CapturedRequest request = Request();
+  request.amount_cents = 2'500'000;
+  request.declared_income_cents = 100'000'000;
+  Decision d = MakeDecision(request, {"PENDING", "52998224725", true}, res, policy, "FAILED");
+  EXPECT_EQ(d.provider_reason_codes,
+            (std::vector<std::string>{"ADVERSE_CREDIT_HISTORY", "LONG_TERM"}));
+  EXPECT_EQ(d.first_time_customer, std::optional<bool>(true));
+  // Both inputs were used: the first-time rule and the adverse-history rule fired.
+  EXPECT_EQ(d.reason_codes,
+            (std::vector<std::string>{"FIRST_TIME_OVER_20K", "ADVERSE_HISTORY_OVER_10K"}));
+
+  d = MakeDecision(request, {"PENDING", "52998224725", false}, res, policy, "FAILED");
+  EXPECT_EQ(d.first_time_customer, std::optional<bool>(false));
+  EXPECT_EQ(d.reason_codes, std::vector<std::string>{"ADVERSE_HISTORY_OVER_10K"});
+
+  // Provider failure: no provider reasons, the lookup's first-time flag still known.
+  res.assessment = absl::UnavailableError("down");
+  d = MakeDecision(request, {"PENDING", "52998224725", true}, res, policy, "MANUAL_REVIEW");
+  EXPECT_TRUE(d.provider_reason_codes.empty());
+  EXPECT_EQ(d.first_time_customer, std::optional<bool>(true));
+}
+
 TEST(Decider, CarriesMaskedCpfNeverTheRawOne) {
   Policy policy = DefaultPolicy();
   risk::ScoreResult res;

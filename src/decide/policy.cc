@@ -52,6 +52,12 @@ bool Holds(const Policy::Rule& r, const PolicyInput& in, const Facts& f) {
   if (r.Has(kChannelIn) && (r.channel_mask & f.channel_bit) == 0) return false;
   if (r.Has(kPurposeIn) && (r.purpose_mask & f.purpose_bit) == 0) return false;
   if (r.Has(kFirstTime) && in.first_time_customer != r.first_time) return false;
+  // An unknown bureau score passes no threshold, in either direction.
+  if (r.Has(kBureauScoreLt) && !(in.bureau_score && *in.bureau_score < r.bureau_lt)) return false;
+  if (r.Has(kBureauScoreGte) && !(in.bureau_score && *in.bureau_score >= r.bureau_gte)) {
+    return false;
+  }
+  if (r.Has(kBureauMissing) && in.bureau_score.has_value() == r.bureau_missing) return false;
   if (r.Has(kInstallmentToIncomeGt) &&
       !InstallmentOverIncome(in, f.income_missing, r.installment_to_income_gt)) {
     return false;

@@ -51,6 +51,10 @@ struct PolicyInput {
   // business, medical, other. Any other value matches no `purpose_in` condition.
   std::string_view purpose;
   bool first_time_customer = false;
+  // Credit-bureau score, 0..1000, from the daily batch's enrichment; nullopt = unknown
+  // (not found, unavailable, or the real-time stream, which has none). Unknown makes
+  // `bureau_score_lt` / `bureau_score_gte` false and `bureau_missing = true` true.
+  std::optional<int32_t> bureau_score;
 };
 
 struct PolicyDecision {

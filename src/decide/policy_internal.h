@@ -25,13 +25,15 @@ inline constexpr std::array<std::string_view, 8> kPurposes = {
 enum Cond : uint8_t {
   kScoreLt, kScoreGte, kBandIn, kPdGt, kAmountGt, kAmountLte, kTermGt, kTermLt,
   kInstallmentToIncomeGt, kIncomeMissing, kChannelIn, kPurposeIn, kFirstTime,
-  kProviderReasonIn, kCondCount
+  kProviderReasonIn, kBureauScoreLt, kBureauScoreGte, kBureauMissing, kCondCount
 };
 inline constexpr std::array<std::string_view, kCondCount> kCondNames = {
     "score_lt", "score_gte", "band_in", "probability_of_default_gt",
     "amount_gt_cents", "amount_lte_cents", "term_gt_months", "term_lt_months",
     "installment_to_income_gt", "income_missing", "channel_in", "purpose_in",
-    "first_time_customer", "provider_reason_in"};
+    "first_time_customer", "provider_reason_in", "bureau_score_lt", "bureau_score_gte",
+    "bureau_missing"};
+static_assert(kCondCount <= 32, "Rule::present has one bit per condition kind");
 // clang-format on
 
 // Position of `value` in `names`, or -1.
@@ -51,9 +53,10 @@ struct Policy::Rule {
   uint32_t present = 0;
   Outcome outcome = Outcome::kApproved;
   int32_t score_lt = 0, score_gte = 0, term_gt = 0, term_lt = 0;
+  int32_t bureau_lt = 0, bureau_gte = 0;
   int64_t amount_gt = 0, amount_lte = 0;
   double pd_gt = 0, installment_to_income_gt = 0;
-  bool income_missing = false, first_time = false;
+  bool income_missing = false, first_time = false, bureau_missing = false;
   uint64_t band_mask = 0;  // bit = index into bands_
   uint32_t channel_mask = 0, purpose_mask = 0;
   std::vector<std::string> provider_reasons;

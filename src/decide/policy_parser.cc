@@ -286,6 +286,12 @@ class PolicyParser {
       }
       case pi::kProviderReasonIn:
         return Strings(v, &r.provider_reasons);
+      case pi::kBureauScoreLt:
+        return Int(v, 0, 1000, &r.bureau_lt);
+      case pi::kBureauScoreGte:
+        return Int(v, 0, 1000, &r.bureau_gte);
+      case pi::kBureauMissing:
+        return Bool(v, &r.bureau_missing);
       case pi::kCondCount:
         break;
     }

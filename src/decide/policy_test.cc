@@ -28,9 +28,11 @@ struct Request {
   std::string channel = "app_ios";
   std::string purpose = "personal";
   bool first_time = false;
+  std::optional<int32_t> bureau;  // unknown, as in the real-time stream
 
   PolicyInput Input() const {
-    return PolicyInput{score, pd, reasons, amount, term, income, channel, purpose, first_time};
+    return PolicyInput{score,  pd,      reasons, amount,     term,
+                       income, channel, purpose, first_time, bureau};
   }
 };
 
@@ -107,6 +109,8 @@ TEST(Policy, DefaultPolicyDecidesTheDocumentedCases) {
         r.purpose = value;
       else if (key == "first_time")
         r.first_time = value == "true";
+      else if (key == "bureau")
+        r.bureau = value == "none" ? std::nullopt : std::optional<int32_t>(std::stoi(digits));
       else if (key == "reasons") {
         r.reasons.clear();
         std::istringstream list(value);
@@ -239,6 +243,19 @@ TEST(Policy, EachConditionFiresOnlyPastItsBoundary) {
        With([](Request& r) { r.reasons = {"GOOD_CREDIT_HISTORY"}; })},
       {"provider_reason_in = [\"LONG_TERM\"]", With([](Request& r) { r.reasons = {"LONG_TERM"}; }),
        With([](Request& r) { r.reasons = {}; })},
+      {"bureau_score_lt = 300", With([](Request& r) { r.bureau = 299; }),
+       With([](Request& r) { r.bureau = 300; })},
+      {"bureau_score_lt = 300", With([](Request& r) { r.bureau = 0; }),
+       With([](Request& r) { r.bureau = std::nullopt; })},
+      {"bureau_score_gte = 700", With([](Request& r) { r.bureau = 700; }),
+       With([](Request& r) { r.bureau = 699; })},
+      {"bureau_score_gte = 0", With([](Request& r) { r.bureau = 0; }),
+       With([](Request& r) { r.bureau = std::nullopt; })},
+      // A score of 0 is a known score, not a missing one.
+      {"bureau_missing = true", With([](Request& r) { r.bureau = std::nullopt; }),
+       With([](Request& r) { r.bureau = 0; })},
+      {"bureau_missing = false", With([](Request& r) { r.bureau = 1000; }),
+       With([](Request& r) { r.bureau = std::nullopt; })},
       // Conditions are AND-ed.
       {"score_lt = 500, amount_gt_cents = 100", With([](Request& r) {
          r.score = 499;
@@ -254,6 +271,37 @@ TEST(Policy, EachConditionFiresOnlyPastItsBoundary) {
     EXPECT_TRUE(Fires(c.when, c.fires));
     EXPECT_FALSE(Fires(c.when, c.quiet));
   }
+}
+
+// The real-time stream has no bureau score: a bureau threshold must not fire there in
+// either direction, so an unknown score neither passes a floor nor a ceiling.
+TEST(Policy, UnknownBureauScoreFiresNoThresholdOnlyBureauMissing) {
+  Request r;  // bureau unknown
+  EXPECT_FALSE(Fires("bureau_score_lt = 1000", r));
+  EXPECT_FALSE(Fires("bureau_score_gte = 0", r));
+  EXPECT_TRUE(Fires("bureau_missing = true", r));
+  EXPECT_FALSE(Fires("bureau_missing = false", r));
+  // The provider score does not stand in for the bureau's.
+  r.score = 100;
+  EXPECT_FALSE(Fires("bureau_score_lt = 300", r));
+}
+
+TEST(Policy, BureauConditionsCombineWithOthers) {
+  Policy p = MustParse(
+      "version = \"b\"\ndefault = \"APPROVED\"\n[bands]\nA = 0\n"
+      "[[rule]]\nid = \"THIN_FILE_BIG\"\noutcome = \"MANUAL_REVIEW\"\n"
+      "when = { bureau_missing = true, amount_gt_cents = 1_000_000 }\n"
+      "[[rule]]\nid = \"BUREAU_LOW\"\noutcome = \"REJECTED\"\n"
+      "when = { bureau_score_lt = 300 }\n");
+  Request r;
+  r.amount = 1'000'001;
+  EXPECT_EQ(p.Decide(r.Input()).reason_codes, std::vector<std::string>{"THIN_FILE_BIG"});
+  r.bureau = 299;
+  PolicyDecision d = p.Decide(r.Input());
+  EXPECT_EQ(d.outcome, Outcome::kRejected);
+  EXPECT_EQ(d.reason_codes, std::vector<std::string>{"BUREAU_LOW"});
+  r.bureau = 300;
+  EXPECT_EQ(p.Decide(r.Input()).reason_codes, std::vector<std::string>{"DEFAULT_APPROVED"});
 }
 
 TEST(Policy, InstallmentTreatsTermBelowOneAsOneMonth) {

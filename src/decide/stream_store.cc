@@ -17,14 +17,16 @@ constexpr char kRequestColumns[] =
     "(extract(epoch from r.created_at) * 1000000)::bigint";
 
 // One statement: decisions, guarded status moves and history in a single
-// transaction and round trip. Arrays are passed as text literals.
+// transaction and round trip. Arrays are passed as text literals; each decision's
+// reason-code lists travel as one JSON array text (a text[] of text[] would need
+// equal lengths).
 constexpr char kWriteSql[] = R"sql(
 WITH input AS (
   SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::numeric[],
                        $6::text[], $7::text[], $8::text[], $9::text[], $10::int[],
-                       $11::numeric[], $12::pg_lsn[], $13::text[])
+                       $11::numeric[], $12::pg_lsn[], $13::text[], $14::text[], $15::boolean[])
     AS t(request_id, decision, score, risk_band, pd, reasons, provider_ref, model_version,
-         policy_version, attempts, latency_ms, lsn, note)
+         policy_version, attempts, latency_ms, lsn, note, provider_reasons, first_time)
 ),
 live AS (
   SELECT i.* FROM input i JOIN credit_requests r ON r.id = i.request_id
@@ -32,10 +34,12 @@ live AS (
 ins AS (
   INSERT INTO credit_decisions (request_id, decision, score, risk_band, probability_of_default,
                                 reason_codes, provider_ref, provider_model_version,
-                                policy_version, attempts, provider_latency_ms, source_lsn)
+                                policy_version, attempts, provider_latency_ms, source_lsn,
+                                provider_reason_codes, first_time_customer)
   SELECT request_id, decision, score, risk_band, pd,
          ARRAY(SELECT jsonb_array_elements_text(reasons::jsonb)), provider_ref, model_version,
-         policy_version, attempts, latency_ms, lsn
+         policy_version, attempts, latency_ms, lsn,
+         ARRAY(SELECT jsonb_array_elements_text(provider_reasons::jsonb)), first_time
   FROM live
   ON CONFLICT (request_id) DO NOTHING
   RETURNING request_id
@@ -120,10 +124,9 @@ StatusOr<std::map<int64_t, RequestContext>> StreamStore::Lookup(
 StatusOr<WriteResult> StreamStore::Write(const std::vector<Decision>& ds) {
   WriteResult result;
   if (ds.empty()) return result;
-  std::vector<std::string> ids, decisions, scores, bands, pds, reasons, refs, models, policies,
-      attempts, latencies, lsns;
+  std::vector<std::string> ids, scores, pds, attempts, latencies, lsns, first_times;
   std::vector<std::optional<std::string>> notes_opt, bands_opt, refs_opt, models_opt, reasons_opt,
-      decisions_opt, policies_opt;
+      decisions_opt, policies_opt, provider_reasons_opt;
   for (const Decision& d : ds) {
     ids.push_back(std::to_string(d.request_id));
     decisions_opt.push_back(d.status);
@@ -139,6 +142,8 @@ StatusOr<WriteResult> StreamStore::Write(const std::vector<Decision>& ds) {
     latencies.push_back(OptNum(d.provider_latency_ms));
     lsns.push_back(d.source_lsn ? FormatLsn(d.source_lsn) : "NULL");
     notes_opt.push_back(d.note.empty() ? std::nullopt : std::optional(d.note));
+    provider_reasons_opt.push_back(nlohmann::json(d.provider_reason_codes).dump());
+    first_times.push_back(!d.first_time_customer ? "NULL" : *d.first_time_customer ? "t" : "f");
   }
   LASTRO_ASSIGN_OR_RETURN(
       pg::Result r,
@@ -147,7 +152,8 @@ StatusOr<WriteResult> StreamStore::Write(const std::vector<Decision>& ds) {
                    pg::TextArrayLiteral(bands_opt), Join(pds), pg::TextArrayLiteral(reasons_opt),
                    pg::TextArrayLiteral(refs_opt), pg::TextArrayLiteral(models_opt),
                    pg::TextArrayLiteral(policies_opt), Join(attempts), Join(latencies), Join(lsns),
-                   pg::TextArrayLiteral(notes_opt)}));
+                   pg::TextArrayLiteral(notes_opt), pg::TextArrayLiteral(provider_reasons_opt),
+                   Join(first_times)}));
   for (int i = 0; i < r.rows(); ++i) {
     std::string_view kind = r.Get(i, 0);
     int64_t v = r.GetInt(i, 1);

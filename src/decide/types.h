@@ -39,6 +39,12 @@ struct Decision {
   std::string risk_band;
   std::optional<double> probability_of_default;
   std::vector<std::string> reason_codes;
+  // The policy's inputs that are not columns of the request, stored so a backtest can
+  // replay the decision exactly: the provider's reason codes (empty when the provider
+  // failed) and the customer's first-time flag from the pre-call lookup (nullopt only
+  // when unknown; the stream always knows it).
+  std::vector<std::string> provider_reason_codes;
+  std::optional<bool> first_time_customer;
   std::string provider_ref;
   std::string provider_model_version;
   std::string policy_version;

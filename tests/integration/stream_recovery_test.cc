@@ -105,6 +105,10 @@ TEST(StreamRecovery, ProviderDownPastDeadlineSendsToManualReviewWithReason) {
   EXPECT_EQ(h->Count("SELECT count(*) FROM credit_decisions WHERE decision = 'MANUAL_REVIEW' "
                      "AND 'PROVIDER_UNAVAILABLE' = ANY(reason_codes)"),
             20);
+  // The provider gave no reasons; the first-time flag from the lookup is still stored.
+  EXPECT_EQ(h->Count("SELECT count(*) FROM credit_decisions WHERE provider_reason_codes = '{}' "
+                     "AND first_time_customer IS NOT NULL"),
+            20);
   EXPECT_EQ(h->Count("SELECT count(*) FROM credit_request_status_history WHERE reason <> ''"), 20);
 }
 

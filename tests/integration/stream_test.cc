@@ -39,6 +39,31 @@ TEST(Stream, DecidesEachOf5000RequestsExactlyOnce) {
   EXPECT_EQ(h->Count("SELECT count(*) FROM credit_decisions WHERE policy_version = '' OR "
                      "(score IS NULL AND decision <> 'MANUAL_REVIEW')"),
             0);
+  // Decisions carry the policy's inputs (migration 0002), so a backtest can replay
+  // them: the first-time flag is always known and the provider's reasons are stored.
+  EXPECT_EQ(h->Count("SELECT count(*) FROM credit_decisions WHERE first_time_customer IS NULL"), 0);
+  EXPECT_GT(h->Count("SELECT count(*) FROM credit_decisions WHERE first_time_customer"), 0);
+  EXPECT_GT(h->Count("SELECT count(*) FROM credit_decisions WHERE NOT first_time_customer"), 0);
+  // The simulator always gives at least one reason code.
+  EXPECT_EQ(h->Count("SELECT count(*) FROM credit_decisions WHERE score IS NOT NULL "
+                     "AND cardinality(provider_reason_codes) = 0"),
+            0);
+  // The stored inputs explain the rules that used them (config/policy.toml): replaying
+  // FIRST_TIME_OVER_20K and ADVERSE_HISTORY_OVER_10K from the row gives what fired.
+  EXPECT_EQ(h->Count("SELECT count(*) FROM credit_decisions d "
+                     "JOIN credit_requests r ON r.id = d.request_id WHERE d.score IS NOT NULL "
+                     "AND ('FIRST_TIME_OVER_20K' = ANY(d.reason_codes)) IS DISTINCT FROM "
+                     "(d.first_time_customer AND r.amount_cents > 2000000)"),
+            0);
+  EXPECT_EQ(h->Count("SELECT count(*) FROM credit_decisions d "
+                     "JOIN credit_requests r ON r.id = d.request_id WHERE d.score IS NOT NULL "
+                     "AND ('ADVERSE_HISTORY_OVER_10K' = ANY(d.reason_codes)) IS DISTINCT FROM "
+                     "('ADVERSE_CREDIT_HISTORY' = ANY(d.provider_reason_codes) "
+                     "AND r.amount_cents > 1000000)"),
+            0);
+  EXPECT_GT(h->Count("SELECT count(*) FROM credit_decisions "
+                     "WHERE 'ADVERSE_CREDIT_HISTORY' = ANY(provider_reason_codes)"),
+            0);
   // The slot catches up: confirmed position reaches the WAL written so far.
   std::string wal = std::to_string(h->Count("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"));
   EXPECT_TRUE(WaitFor(

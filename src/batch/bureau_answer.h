@@ -1,0 +1,26 @@
+// Internal to the bureau client: checking `as_of` and reading the bureau's 200
+// answers (docs/bureau-api.md, "The client"). Pure functions, thread-safe.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "batch/bureau_client.h"
+
+namespace lastro::batch::bureau_internal {
+
+// True for "YYYY-MM-DD" naming a real calendar day (leap years included).
+bool IsIsoDate(std::string_view text);
+
+// Reads a 200 body answering `asked` (distinct CPFs, 11 digits) for `as_of`, and
+// sets out[i] (status, score, detail; not `cpf`) for asked[i]; `out` has
+// asked.size() elements. Entries for CPFs not asked are ignored; a score outside
+// 0..1000, a CPF listed twice with different answers or a CPF left out makes that
+// CPF kInconsistent. Returns false when the body as a whole is unusable (not a JSON
+// object, no `results` array, another `as_of`): then every CPF is kInconsistent.
+// Details never contain a CPF.
+bool ReadBureauAnswer(const std::string& body, const std::string& as_of,
+                      std::span<const std::string> asked, std::span<BureauScore> out);
+
+}  // namespace lastro::batch::bureau_internal

@@ -1,0 +1,75 @@
+// Extract: copies the credit requests in a run's scope, their decisions and their
+// customers out of PostgreSQL into DuckDB tables, from one consistent snapshot.
+//
+// One connection (application_name lastro-batch) opens a REPEATABLE READ READ ONLY
+// transaction with statement_timeout and lock_timeout, so the three tables are read
+// at one instant and the batch never queues behind the app's DDL (it fails fast
+// instead); reads take only ACCESS SHARE locks, which never block the app's inserts
+// or updates. Rows stream with COPY ... TO STDOUT into DuckDB's appender: no SQL per
+// row, and memory stays bounded by DuckDB's memory_limit (it spills past it).
+//
+// The tables it creates in the engine, all columns text exactly as PostgreSQL printed
+// them (the "as extracted" bronze), except the customers' CPF:
+//   raw_requests   (id, customer_id, amount_cents, term_months, purpose, channel,
+//                   declared_income_cents, status, version, created_at, updated_at,
+//                   decided_at)
+//   raw_decisions  (request_id, decision, score, risk_band, probability_of_default,
+//                   reason_codes, provider_reason_codes  -- JSON arrays
+//                   first_time_customer, provider_ref, provider_model_version,
+//                   policy_version, attempts, provider_latency_ms, decided_at)
+//   raw_customers  (id, customer_token, cpf_valid BOOLEAN, birth_date, state,
+//                   acquisition_channel, created_at, updated_at
+//                   [, full_name, email  when include_contact_pii])
+// The raw CPF never enters DuckDB or the lake: it is tokenised as it streams past,
+// and kept in memory only for the bureau (ExtractResult::cpf_by_token).
+// Timestamps are printed in UTC ("2026-11-20 13:45:00.123+00").
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "batch/cpf_token.h"
+#include "common/status.h"
+#include "lake/engine.h"
+
+namespace lastro::batch {
+
+struct ExtractOptions {
+  std::string dsn;
+  bool replica = false;  // dsn is batch.replica_dsn: check and record its lag
+  int max_replica_lag_s = 300;
+  int statement_timeout_ms = 900000;
+  int lock_timeout_ms = 2000;
+  double max_rows_per_s = 0;  // 0 = unthrottled
+  bool include_contact_pii = false;
+  // SQL predicate over credit_requests aliased `r` selecting the run's scope (built
+  // by the caller from the window; only literals, never user text).
+  std::string requests_predicate;
+};
+
+struct ExtractResult {
+  std::string snapshot;       // pg_current_snapshot() of the transaction
+  std::string snapshot_time;  // the transaction's now(), "YYYY-MM-DD HH:MM:SS.ffffff" UTC
+  bool replica = false;       // the server was in recovery
+  std::optional<double> replica_lag_s;
+  std::string server;  // host:port/dbname (no credentials) for lineage
+  int64_t requests = 0, decisions = 0, customers = 0;
+  double seconds = 0;
+  // customer_token -> CPF, for the bureau call only. Never logged or written.
+  std::unordered_map<std::string, std::string> cpf_by_token;
+};
+
+// Called every few thousand rows with (phase, rows so far in this phase).
+using ExtractProgress = std::function<void(const std::string& phase, int64_t rows)>;
+
+// Runs the extract. Errors: kUnavailable (server unreachable or the connection
+// dropped: retry later), kFailedPrecondition (replica lagging beyond the limit, a
+// schema without the expected columns), kDeadlineExceeded / kAborted from the
+// server's timeouts, kInvalidArgument for a malformed COPY row.
+StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& engine,
+                                const CpfTokenizer& tokenizer, const ExtractProgress& progress);
+
+}  // namespace lastro::batch

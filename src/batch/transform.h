@@ -1,0 +1,66 @@
+// Normalise: turns the extracted text tables (extractor.h) into typed, deduplicated
+// candidate tables in the engine, and builds the silver partitions from them.
+//
+//   stage_requests      one row per request: the silver columns (README.md) without
+//                       the bureau ones, plus cpf_valid (NULL: customer row missing)
+//   candidate_customers one row per customer: customer_id, customer_token, state,
+//                       acquisition_channel, birth_year, created_at, updated_at
+//   candidate_requests  stage_requests + bureau_score, bureau_status, bureau_as_of
+//                       (made by enrich.h)
+//
+// Timestamps become UTC TIMESTAMPs (no time zone arithmetic at query time) and
+// request_date the business day in `timezone`. Unparseable values become NULL (and
+// fail a not_null rule) instead of failing the run.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "lake/engine.h"
+
+namespace lastro::batch {
+
+// The silver credit_requests columns, in file order (request_date is the partition).
+const std::vector<std::string>& SilverRequestColumns();
+
+// Builds stage_requests and candidate_customers from raw_*.
+// Errors: kInvalidArgument for an unknown time zone; engine errors otherwise.
+Status BuildStage(lake::Engine& engine, const std::string& timezone);
+
+// Creates `good_requests`: candidate_requests minus every request with an
+// error-severity quarantine row in `quarantine_relation` (column record_key).
+Status SelectGood(lake::Engine& engine, const std::string& quarantine_relation);
+
+// Writes the silver partitions touched by good_requests into `dir` (Hive layout,
+// request_date=...), each merged with the rows already published in
+// `published_glob` (empty when the table has none): per request_id the highest
+// (version, updated_at) wins, this run's row on a tie. Files are named
+// part-<run_id>-<n>.parquet, ZSTD, sorted by request_id.
+// Returns the partitions written ("2026-11-20").
+StatusOr<std::vector<std::string>> WriteSilverRequests(lake::Engine& engine,
+                                                       const std::string& published_glob,
+                                                       const std::string& dir,
+                                                       const std::string& run_id,
+                                                       int row_group_rows);
+
+// Writes silver/customers (one file, unpartitioned): the published customers
+// updated with candidate_customers (latest updated_at per customer_id wins).
+Status WriteSilverCustomers(lake::Engine& engine, const std::string& published_glob,
+                            const std::string& dir, const std::string& run_id,
+                            int row_group_rows);
+
+// COPY (<select>) TO <dir> as ZSTD Parquet files named <file_prefix>-<n>.parquet in
+// Hive folders of `partition_by`; with partition_by empty, `dir` is the file's path.
+Status WriteParquet(lake::Engine& engine, const std::string& select, const std::string& dir,
+                    const std::string& partition_by, const std::string& file_prefix,
+                    int row_group_rows);
+
+// Writes <select> as one file <dir>/<key>=<value>/<file_prefix>-0.parquet, even when it
+// has no rows: an empty file still replaces the partition (a rerun that quarantines
+// nothing must clear the partition an earlier run filled) and keeps the table readable.
+Status WriteOnePartition(lake::Engine& engine, const std::string& select, const std::string& dir,
+                         const std::string& key, const std::string& value,
+                         const std::string& file_prefix, int row_group_rows);
+
+}  // namespace lastro::batch
