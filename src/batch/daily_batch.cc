@@ -1,7 +1,9 @@
 #include "batch/daily_batch.h"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -366,6 +368,13 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
 
   // ---- publish --------------------------------------------------------------------
   timer.Start("publish");
+  // Crash tests (tests/integration/batch_test.cc) kill the run between two swaps.
+  if (const char* kill_after = std::getenv("LASTRO_FAULT_KILL_AFTER_PUBLISH")) {
+    std::string table = kill_after;
+    tx.set_after_swap_hook([table](const std::string& swapped) {
+      if (swapped == table) ::raise(SIGKILL);
+    });
+  }
   LASTRO_RETURN_IF_ERROR(tx.Publish(config.lake.keep_versions));
   if (window.mode == RunMode::kIncremental) {
     LASTRO_RETURN_IF_ERROR(WriteLakeState(

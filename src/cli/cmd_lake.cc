@@ -2,7 +2,11 @@
 // Add*Command function below; RegisterLake wires them under `lake`.
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
+#include "batch/lineage.h"
 #include "cli/command.h"
+#include "lake/compactor.h"
 #include "lake/ddl.h"
 
 namespace lastro::cli {
@@ -42,13 +46,50 @@ void AddDdlCommand(CLI::App& lake_cmd, GlobalFlags& flags, int& exit_code) {
   });
 }
 
+void AddCompactCommand(CLI::App& lake_cmd, GlobalFlags& flags, int& exit_code) {
+  CLI::App* compact = lake_cmd.add_subcommand(
+      "compact", "Merge each partition's files into one (per-run tables gain a file per run)");
+  static std::vector<std::string> tables;
+  static bool dry_run = false;
+  compact->add_option("--table", tables, "zone/table to compact (repeatable; default: all)");
+  compact->add_flag("--dry-run", dry_run, "Report what would be rewritten, change nothing");
+  compact->add_option("--config", flags.config_path, "TOML config file (or LASTRO_CONFIG)");
+  compact->callback([&] {
+    auto run = [&]() -> Status {
+      LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
+      LASTRO_ASSIGN_OR_RETURN(
+          std::vector<lake::CompactedTable> report,
+          lake::Compact({.lake_dir = config.lake.dir,
+                         .version = batch::NewRunId(),
+                         .tables = tables,
+                         .dry_run = dry_run,
+                         .keep_versions = config.lake.keep_versions,
+                         .row_group_rows = config.lake.row_group_rows,
+                         .engine = EngineOptionsFrom(config)}));
+      nlohmann::json out = nlohmann::json::array();
+      for (const lake::CompactedTable& t : report) {
+        out.push_back({{"table", t.table},
+                       {"partitions_rewritten", t.partitions_rewritten},
+                       {"files_before", t.files_before},
+                       {"files_after", t.files_after},
+                       {"bytes_before", t.bytes_before},
+                       {"bytes_after", t.bytes_after},
+                       {"rows", t.rows}});
+      }
+      std::printf("%s\n", nlohmann::json({{"dry_run", dry_run}, {"tables", out}}).dump().c_str());
+      return absl::OkStatus();
+    };
+    exit_code = Finish(run());
+  });
+}
+
 }  // namespace
 
 void RegisterLake(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   CLI::App* lake_cmd = app.add_subcommand("lake", "Lake tools (stage 2)");
   lake_cmd->require_subcommand(1);
   AddDdlCommand(*lake_cmd, flags, exit_code);
-  // `lastro lake compact` goes here as AddCompactCommand(*lake_cmd, flags, exit_code).
+  AddCompactCommand(*lake_cmd, flags, exit_code);
 }
 
 }  // namespace lastro::cli

@@ -288,6 +288,7 @@ Status TableTransaction::Publish(int keep_versions) {
     SyncDir(zone_dir);
     LASTRO_ASSIGN_OR_RETURN(published_[absl::StrCat(s.zone, "/", s.table)],
                             store_.Files(s.zone, s.table));
+    if (after_swap_) after_swap_(absl::StrCat(s.zone, "/", s.table));
   }
   done_ = true;
   std::error_code ec;

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -110,6 +111,12 @@ class TableTransaction {
   // Parquet-named, or the table root is not a symlink we manage).
   Status Publish(int keep_versions = 3);
 
+  // Fault injection for crash tests: called after each table's symlink swap with
+  // "<zone>/<table>" (e.g. to SIGKILL the process between two swaps).
+  void set_after_swap_hook(std::function<void(const std::string&)> hook) {
+    after_swap_ = std::move(hook);
+  }
+
   // Files of each staged table after Publish(): "<zone>/<table>" -> files.
   const std::map<std::string, std::vector<DataFile>>& published() const { return published_; }
 
@@ -124,6 +131,7 @@ class TableTransaction {
   std::vector<Staged> staged_;
   bool done_ = false;
   std::map<std::string, std::vector<DataFile>> published_;
+  std::function<void(const std::string&)> after_swap_;
 };
 
 }  // namespace lastro::lake

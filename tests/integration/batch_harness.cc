@@ -68,6 +68,7 @@ StatusOr<std::unique_ptr<BatchHarness>> BatchHarness::Create(const BatchHarnessO
   std::ofstream(h->config_) << "[pg]\ndsn = \"" << h->dsn_ << "\"\n"
                             << "[lake]\ndir = \"" << h->lake_dir_ << "\"\nmemory_limit = \"512MB\"\n"
                             << "[batch]\nquality_rules = \"" << rules << "\"\n"
+                            << options.batch_settings << "\n"
                             << "[bureau]\nurl = \"http://" << m[1].str() << "\"\n"
                             << "timeout_ms = 200\n"
                             << "[metrics]\nstatsd_enabled = false\n"

@@ -11,6 +11,7 @@
 
 #include "batch/lineage.h"
 #include "batch_harness.h"
+#include "pg/connection.h"
 #include "testing/wait_for.h"
 
 namespace lastro::testing {
@@ -248,6 +249,218 @@ TEST_F(BatchTest, AnErrorBreachExitsNonZeroAndPublishesNothing) {
     if (e.path().filename().string().find("FAIL") != std::string::npos) fail_event = true;
   }
   EXPECT_TRUE(fail_event);
+}
+
+
+// The published tables as "zone/table -> version".
+std::map<std::string, std::string> Versions(const BatchHarness& h) {
+  std::map<std::string, std::string> out;
+  for (const auto& zone : fs::directory_iterator(h.lake_dir())) {
+    std::string z = zone.path().filename().string();
+    if (!zone.is_directory() || z.starts_with("_")) continue;
+    for (const auto& t : fs::directory_iterator(zone.path())) {
+      if (t.is_symlink()) out[z + "/" + t.path().filename().string()] =
+          fs::read_symlink(t.path()).filename().string();
+    }
+  }
+  return out;
+}
+
+TEST_F(BatchTest, ASigkilledRunLeavesTheLakeReadableAndTheNextRunRepairsIt) {
+  auto h = Make("batch_kill");
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(h->Seed(30000, 5000).ok());
+  ASSERT_EQ(h->Lastro({"batch", "run", "--date", "2026-11-07"}).exit_code, 0);
+  std::string digest = h->SilverDigest();
+  auto before = Versions(*h);
+  ASSERT_TRUE(h->PgExec("UPDATE credit_requests SET status = 'APPROVED', version = version + 1, "
+                        "updated_at = now() WHERE status = 'MANUAL_REVIEW' AND id % 7 = 0")
+                  .ok());
+
+  // Killed half-way through publishing: bronze and quarantine swapped, silver not.
+  CommandResult killed = h->Lastro({"batch", "run", "--date", "2026-11-07"},
+                                   {{"LASTRO_FAULT_KILL_AFTER_PUBLISH", "quarantine/credit_requests"}});
+  EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.err;
+  auto after_kill = Versions(*h);
+  EXPECT_EQ(after_kill["silver/credit_requests"], before["silver/credit_requests"]);
+  EXPECT_NE(after_kill["quarantine/credit_requests"], before["quarantine/credit_requests"]);
+  EXPECT_EQ(h->SilverDigest(), digest) << "silver must still be the previous complete version";
+  for (const char* view : {"silver_requests", "silver_customers", "quarantine", "quality",
+                           "bronze_requests"}) {
+    EXPECT_TRUE(h->Lake(std::string("SELECT count(*) FROM ") + view).ok()) << view;
+  }
+  CommandResult status = h->Lastro({"batch", "status", "--json"});
+  auto s = nlohmann::json::parse(status.out, nullptr, false);
+  ASSERT_FALSE(s.is_discarded()) << status.out;
+  EXPECT_EQ(s["runs"][0]["state"], "ABANDONED");
+  // The watermark did not move: the next run re-reads the same changes.
+  EXPECT_EQ(s["last_run_id"], s["runs"][1]["run_id"]);
+
+  // Killed while extracting (throttled so it is surely still reading).
+  {
+    std::ofstream(h->dir() + "/slow.toml")
+        << "[pg]\ndsn = \"" << h->dsn() << "\"\n[lake]\ndir = \"" << h->lake_dir()
+        << "\"\n[batch]\nmax_rows_per_s = 5000\n[metrics]\nstatsd_enabled = false\n";
+  }
+  auto runner = Subprocess::Start({LastroBin(), "batch", "run", "--date", "2026-11-07", "--config",
+                                   h->dir() + "/slow.toml", "--no-enrich"},
+                                  BatchEnv(), h->dir() + "/slow");
+  ASSERT_TRUE(runner.ok());
+  ASSERT_TRUE(WaitFor([&] { return (*runner)->Stderr().find("\"phase\":\"extract\"") != std::string::npos; }, 20s));
+  (*runner)->Signal(SIGKILL);
+  (*runner)->Wait(10s);
+  EXPECT_EQ(h->SilverDigest(), digest);
+
+  // The next run publishes everything, clears the leftovers, and silver matches PostgreSQL.
+  CommandResult next = h->Lastro({"batch", "run", "--date", "2026-11-07"});
+  ASSERT_EQ(next.exit_code, 0) << next.err;
+  EXPECT_EQ(h->SilverCountsByDay(), h->PgCountsByDay());
+  auto approved = h->Lake("SELECT count(*) FROM silver_requests WHERE status = 'MANUAL_REVIEW'");
+  ASSERT_TRUE(approved.ok());
+  EXPECT_EQ(approved->Int(0, 0), h->PgCount("SELECT count(*) FROM credit_requests WHERE status = 'MANUAL_REVIEW'"));
+  EXPECT_TRUE(fs::is_empty(fs::path(h->lake_dir()) / "_staging"));
+}
+
+TEST_F(BatchTest, AnOverlappingRunIsRefusedAndTheRunNeverBlocksTheAppsWrites) {
+  auto h = Make("batch_lock", "", "");
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(h->Seed(30000, 5000).ok());
+  std::ofstream(h->dir() + "/slow.toml")
+      << "[pg]\ndsn = \"" << h->dsn() << "\"\n[lake]\ndir = \"" << h->lake_dir()
+      << "\"\n[batch]\nmax_rows_per_s = 10000\n[metrics]\nstatsd_enabled = false\n";
+  auto runner = Subprocess::Start({LastroBin(), "batch", "run", "--date", "2026-11-07", "--config",
+                                   h->dir() + "/slow.toml", "--no-enrich"},
+                                  BatchEnv(), h->dir() + "/slow");
+  ASSERT_TRUE(runner.ok());
+  ASSERT_TRUE(WaitFor([&] { return (*runner)->Stderr().find("\"phase\":\"extract\"") != std::string::npos; }, 20s));
+
+  CommandResult second = h->Lastro({"batch", "run", "--date", "2026-11-07", "--no-enrich"});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("is locked by pid"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("batch run 2026-11-07"), std::string::npos) << second.err;
+
+  // While it reads, the app keeps inserting and updating: the batch holds only
+  // ACCESS SHARE locks and nobody waits on it.
+  auto app = pg::Connection::Connect(h->dsn(), {.application_name = "app"});
+  ASSERT_TRUE(app.ok());
+  ASSERT_TRUE((*app)->Exec("SET statement_timeout = 2000; SET lock_timeout = 1000").ok());
+  int writes = 0, samples_seen_batch = 0;
+  while ((*runner)->running()) {
+    auto w = (*app)->Exec(
+        "INSERT INTO credit_requests (customer_id, amount_cents, term_months, purpose, channel) "
+        "SELECT min(id), 100000, 12, 'personal', 'web' FROM customers; "
+        "UPDATE credit_requests SET updated_at = now() WHERE id = (SELECT min(id) FROM credit_requests)");
+    ASSERT_TRUE(w.ok()) << w.status();
+    ++writes;
+    auto locks = (*app)->Exec(
+        "SELECT count(*) FILTER (WHERE l.mode <> 'AccessShareLock'), count(*), "
+        "(SELECT count(*) FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0) "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE a.application_name = 'lastro-batch' AND l.locktype = 'relation'");
+    ASSERT_TRUE(locks.ok()) << locks.status();
+    EXPECT_EQ(locks->GetInt(0, 0), 0) << "the batch took a lock stronger than ACCESS SHARE";
+    EXPECT_EQ(locks->GetInt(0, 2), 0) << "a session is blocked";
+    if (locks->GetInt(0, 1) > 0) ++samples_seen_batch;
+  }
+  EXPECT_EQ((*runner)->Wait(10s), 0) << (*runner)->Stderr();
+  EXPECT_GT(samples_seen_batch, 0) << "the checks never overlapped the batch's transaction";
+  EXPECT_GT(writes, 10);
+}
+
+TEST_F(BatchTest, OpenLineageEventsCarryTheSpecsRequiredFields) {
+  auto h = Make("batch_lineage");
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(h->Seed(5000, 1000).ok());
+  CommandResult r = h->Lastro({"batch", "run", "--date", "2026-11-07"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  fs::path dir = RunDir(*h, r.out) / "openlineage";
+  std::vector<nlohmann::json> events;
+  for (const auto& e : fs::directory_iterator(dir)) events.push_back(ReadJson(e.path()));
+  ASSERT_EQ(events.size(), 2u);
+  std::set<std::string> types;
+  // Spec 2-0-2: RunEvent requires eventTime, producer, schemaURL, run.runId, job.namespace,
+  // job.name; datasets namespace and name; every facet _producer and _schemaURL.
+  auto check_facets = [](const nlohmann::json& facets, const std::string& where) {
+    for (const auto& [name, facet] : facets.items()) {
+      EXPECT_TRUE(facet.contains("_producer")) << where << "." << name;
+      EXPECT_TRUE(facet.contains("_schemaURL")) << where << "." << name;
+    }
+  };
+  for (const auto& e : events) {
+    types.insert(e.value("eventType", ""));
+    for (const char* key : {"eventTime", "producer", "schemaURL", "run", "job"}) {
+      EXPECT_TRUE(e.contains(key)) << key;
+    }
+    EXPECT_EQ(e["schemaURL"], "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent");
+    EXPECT_TRUE(batch::IsCanonicalUuid(e["run"]["runId"].get<std::string>()));
+    EXPECT_FALSE(e["job"]["namespace"].get<std::string>().empty());
+    EXPECT_EQ(e["job"]["name"], "batch.daily");
+    check_facets(e["run"].value("facets", nlohmann::json::object()), "run");
+    check_facets(e["job"].value("facets", nlohmann::json::object()), "job");
+    for (const char* side : {"inputs", "outputs"}) {
+      for (const auto& d : e.value(side, nlohmann::json::array())) {
+        EXPECT_FALSE(d.value("namespace", "").empty());
+        EXPECT_FALSE(d.value("name", "").empty());
+        EXPECT_EQ(d.value("namespace", "").find("password"), std::string::npos);
+        check_facets(d.value("facets", nlohmann::json::object()), d.value("name", ""));
+        check_facets(d.value("inputFacets", nlohmann::json::object()), d.value("name", ""));
+        check_facets(d.value("outputFacets", nlohmann::json::object()), d.value("name", ""));
+      }
+    }
+  }
+  EXPECT_EQ(types, (std::set<std::string>{"START", "COMPLETE"}));
+  // COMPLETE names the silver table with its row count and schema.
+  bool silver = false;
+  for (const auto& e : events) {
+    if (e["eventType"] != "COMPLETE") continue;
+    for (const auto& d : e["outputs"]) {
+      if (d["name"] != "silver/credit_requests") continue;
+      silver = true;
+      EXPECT_EQ(d["outputFacets"]["outputStatistics"]["rowCount"].get<int64_t>(), 5000);
+      EXPECT_GE(d["facets"]["schema"]["fields"].size(), 30u);
+    }
+    EXPECT_FALSE(e["inputs"][0]["inputFacets"]["dataQualityAssertions"]["assertions"].empty());
+  }
+  EXPECT_TRUE(silver);
+}
+
+TEST_F(BatchTest, LakeDdlForDuckdbReadsTheSameRowsAndCompactionKeepsThem) {
+  auto h = Make("batch_ddl");
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(h->Seed(5000, 1000).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(h->Lastro({"batch", "run", "--date", "2026-11-07"}).exit_code, 0);
+  CommandResult ddl = h->Lastro({"lake", "ddl", "--engine", "duckdb"});
+  ASSERT_EQ(ddl.exit_code, 0) << ddl.err;
+  // A fresh DuckDB given only the printed DDL reads what the lake holds.
+  auto fresh = lake::Engine::Open({.memory_limit = "256MB", .threads = 1});
+  ASSERT_TRUE(fresh.ok());
+  ASSERT_TRUE((*fresh)->Execute(ddl.out).ok()) << ddl.out;
+  auto counted = (*fresh)->Query(
+      "SELECT request_date::VARCHAR, count(*) FROM silver_credit_requests GROUP BY 1 ORDER BY 1");
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  std::map<std::string, int64_t> by_day;
+  for (size_t i = 0; i < counted->rows(); ++i) by_day[*counted->Text(i, 0)] = *counted->Int(i, 1);
+  EXPECT_EQ(by_day, h->PgCountsByDay());
+  for (const char* engine : {"athena", "trino", "spark"}) {
+    CommandResult other = h->Lastro({"lake", "ddl", "--engine", engine, "--location", "s3://bucket/lake"});
+    ASSERT_EQ(other.exit_code, 0) << other.err;
+    EXPECT_NE(other.out.find("s3://bucket/lake/silver/credit_requests"), std::string::npos) << other.out;
+  }
+
+  // Three runs appended three quality files to one partition: compaction merges them.
+  auto files_before = h->Lake("SELECT count(DISTINCT filename), count(*) FROM read_parquet('" +
+                              h->lake_dir() + "/quality/rule_results/*/*.parquet', filename = true)");
+  ASSERT_TRUE(files_before.ok());
+  EXPECT_EQ(files_before->Int(0, 0), 3);
+  std::string digest = h->SilverDigest();
+  CommandResult compact = h->Lastro({"lake", "compact"});
+  ASSERT_EQ(compact.exit_code, 0) << compact.err;
+  auto files_after = h->Lake("SELECT count(DISTINCT filename), count(*) FROM read_parquet('" +
+                             h->lake_dir() + "/quality/rule_results/*/*.parquet', filename = true)");
+  ASSERT_TRUE(files_after.ok());
+  EXPECT_EQ(files_after->Int(0, 0), 1);
+  EXPECT_EQ(files_after->Int(0, 1), files_before->Int(0, 1));
+  EXPECT_EQ(h->SilverDigest(), digest);
 }
 
 }  // namespace
