@@ -215,7 +215,9 @@ Response BureauApiSim::State::AdminConfig(const Request& req) {
       {"late_ms", &t.late_ms},           {"inconsistent_rate", &t.inconsistent_rate},
       {"error_rate", &t.error_rate},     {"rate_429", &t.rate_429},
       {"latency_ms", &t.latency_ms}};
-  for (const auto& [name, value] : j.items()) {
+  for (const auto& item : j.items()) {
+    const std::string& name = item.key();
+    const json& value = item.value();
     auto f = std::find_if(std::begin(fields), std::end(fields),
                           [&](const auto& p) { return name == p.first; });
     if (f == std::end(fields)) return Response::Error(400, "unknown field '" + name + "'");

@@ -75,10 +75,10 @@ bool IsIsoDate(std::string_view text) {
       parts[p] = parts[p] * 10 + (text[i] - '0');
     }
   }
-  using namespace std::chrono;
-  return year_month_day(year(parts[0]), month(static_cast<unsigned>(parts[1])),
-                        day(static_cast<unsigned>(parts[2])))
-      .ok();
+  const std::chrono::year_month_day date(std::chrono::year(parts[0]),
+                                         std::chrono::month(static_cast<unsigned>(parts[1])),
+                                         std::chrono::day(static_cast<unsigned>(parts[2])));
+  return date.ok();
 }
 
 }  // namespace lastro::sim
