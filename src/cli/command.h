@@ -34,5 +34,8 @@ void RegisterDb(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void RegisterStream(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void RegisterCdc(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void RegisterSim(CLI::App& app, GlobalFlags& flags, int& exit_code);
+void RegisterPolicy(CLI::App& app, GlobalFlags& flags, int& exit_code);
+void RegisterBatch(CLI::App& app, GlobalFlags& flags, int& exit_code);
+void RegisterLake(CLI::App& app, GlobalFlags& flags, int& exit_code);
 
 }  // namespace lastro::cli

@@ -4,14 +4,6 @@
 
 #include "cli/command.h"
 
-namespace lastro::cli {
-// `lastro policy ...` (cmd_policy.cc). Declared here rather than in command.h only to
-// keep that shared header out of this change; move it beside the others.
-void RegisterPolicy(CLI::App& app, GlobalFlags& flags, int& exit_code);
-void RegisterBatch(CLI::App& app, GlobalFlags& flags, int& exit_code);
-void RegisterLake(CLI::App& app, GlobalFlags& flags, int& exit_code);  // cmd_lake.cc
-}  // namespace lastro::cli
-
 int main(int argc, char** argv) {
   CLI::App app{"Lastro — credit data platform"};
   app.require_subcommand(1);

@@ -83,3 +83,39 @@ TEST(Config, PathFromFlagThenEnvironment) {
 
 }  // namespace
 }  // namespace lastro
+
+namespace lastro {
+namespace {
+
+// lastro.example.toml documents every setting with its default: it must parse, and
+// loading it must change nothing.
+TEST(Config, TheExampleFileParsesAndStatesTheDefaults) {
+  auto from_file = LoadConfig(std::string(LASTRO_SOURCE_DIR) + "/lastro.example.toml", FakeEnv({}));
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  auto defaults = LoadConfig("", FakeEnv({}));
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(from_file->pg.dsn, defaults->pg.dsn);
+  EXPECT_EQ(from_file->stream.batch_max_ms, defaults->stream.batch_max_ms);
+  EXPECT_EQ(from_file->lake.memory_limit, defaults->lake.memory_limit);
+  EXPECT_EQ(from_file->lake.row_group_rows, defaults->lake.row_group_rows);
+  EXPECT_EQ(from_file->batch.overlap_minutes, defaults->batch.overlap_minutes);
+  EXPECT_EQ(from_file->batch.statement_timeout_ms, defaults->batch.statement_timeout_ms);
+  EXPECT_EQ(from_file->batch.quality_rules, defaults->batch.quality_rules);
+  EXPECT_EQ(from_file->bureau.url, defaults->bureau.url);
+  EXPECT_EQ(from_file->bureau.batch_size, defaults->bureau.batch_size);
+  EXPECT_EQ(from_file->bureau.deadline_ms, defaults->bureau.deadline_ms);
+  EXPECT_EQ(from_file->lineage.timeout_ms, defaults->lineage.timeout_ms);
+}
+
+TEST(Config, StageTwoSecretsComeFromTheEnvironment) {
+  auto c = LoadConfig("", FakeEnv({{"LASTRO_TOKEN_KEY", "k-0123456789abcdef"},
+                                   {"LASTRO_REPLICA_DSN", "host=replica"},
+                                   {"LASTRO_BUREAU_TOKEN", "b"}}));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->batch.token_key, "k-0123456789abcdef");
+  EXPECT_EQ(c->batch.replica_dsn, "host=replica");
+  EXPECT_EQ(c->bureau.token, "b");
+}
+
+}  // namespace
+}  // namespace lastro

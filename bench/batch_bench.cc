@@ -1,0 +1,659 @@
+// bench/batch_bench: Stage 2, extract -> silver. Throughput (requests/s) and peak RSS
+// of `lastro batch run`, against the physical reference measured in the same run:
+// the extractor's three `COPY (SELECT ...) TO STDOUT` statements, read with libpq in
+// one REPEATABLE READ transaction and discarded. Prints figures and ratios; asserts
+// nothing.
+//
+//   seed       a fresh database on the private cluster ($LASTRO_TEST_PG_DSN), or the
+//              empty one --dsn names, migrated; --requests requests (default 5M) from
+//              --customers customers (default requests / 5), decisions for the
+//              decided ones, spread evenly over --days business days from 2026-11-01
+//              (America/Sao_Paulo). Plain generate_series SQL in one transaction, with
+//              the three tables' keys and indexes dropped around the load and rebuilt
+//              after; then VACUUM (FREEZE, ANALYZE) and CHECKPOINT so neither hint-bit
+//              writes nor a checkpoint land inside the timings. A --dsn database that
+//              already holds this seed (recorded in lastro_state) is reused as is.
+//   reference  the three COPY statements the extractor issues (src/batch/extractor.cc,
+//              with daily_batch.cc's backfill predicate), before and after the batch;
+//              the faster of the two is the baseline.
+//   batch      `lastro batch run --from D1 --to Dn --no-enrich` as a child process, on a
+//              fresh lake, with [lake] memory_limit = --memory-limit: wall time,
+//              requests published / s, CPU, peak RSS (wait4 ru_maxrss), the server
+//              backend's CPU, and the manifest's phases and outputs.
+// The bureau is skipped (--no-enrich): a bureau call for every customer would measure
+// the bureau simulator, not the pipeline.
+//
+// Usage: batch_bench [--requests N] [--quick] [--customers C] [--days D]
+//                    [--memory-limit 1GB] [--threads T] [--dsn DSN] [--keep]
+// env: LASTRO_TEST_PG_DSN, LASTRO_BIN, LASTRO_SOURCE_DIR, LASTRO_TEST_TMP (scripts/run-bench)
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "pg/connection.h"
+#include "pg/migrations.h"
+#include "testing/subprocess.h"
+#include "testing/test_database.h"
+
+extern char** environ;
+
+namespace lastro::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+constexpr char kFirstDay[] = "2026-11-01";
+constexpr char kZone[] = "America/Sao_Paulo";
+constexpr char kTables[] = "'customers'::regclass, 'credit_requests'::regclass, "
+                           "'credit_decisions'::regclass";
+
+struct Options {
+  int64_t requests = 5'000'000;
+  int64_t customers = 0;  // 0 = requests / 5
+  int days = 30;
+  std::string memory_limit = "1GB";
+  int threads = 0;  // [lake] threads; 0 = the default (one per core)
+  std::string dsn;  // use this database instead of a fresh one
+  bool keep = false;
+};
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+std::string Env(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v ? v : fallback;
+}
+
+// utime + stime of any process, seconds (0 when it is gone).
+double ProcessCpu(int pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string all((std::istreambuf_iterator<char>(in)), {});
+  size_t p = all.rfind(')');
+  if (p == std::string::npos) return 0;
+  std::vector<std::string> f;
+  for (size_t i = p + 2; i < all.size();) {
+    size_t j = all.find(' ', i);
+    f.push_back(all.substr(i, j - i));
+    if (j == std::string::npos) break;
+    i = j + 1;
+  }
+  if (f.size() < 13) return 0;
+  return double(std::stoll(f[11]) + std::stoll(f[12])) / double(sysconf(_SC_CLK_TCK));
+}
+
+// Machine-wide CPU counters from /proc/stat: busy and total jiffies.
+struct CpuCounters {
+  int64_t busy = 0, total = 0;
+  static CpuCounters Now() {
+    std::ifstream in("/proc/stat");
+    std::string cpu;
+    int64_t v[8] = {};
+    in >> cpu >> v[0] >> v[1] >> v[2] >> v[3] >> v[4] >> v[5] >> v[6] >> v[7];
+    CpuCounters c;
+    for (int64_t x : v) c.total += x;
+    c.busy = c.total - v[3] - v[4];  // minus idle and iowait
+    return c;
+  }
+  // Average number of busy cores since `start`.
+  double CoresBusySince(const CpuCounters& start) const {
+    if (total <= start.total) return 0;
+    return double(busy - start.busy) / double(total - start.total) *
+           double(sysconf(_SC_NPROCESSORS_ONLN));
+  }
+};
+
+// ---- seed --------------------------------------------------------------------------
+
+// "b || d1 || d2": a valid CPF from the nine digits in column `b` (set-based SQL; the
+// check digits of docs/policy.md's CPF rule).
+std::string CpfSql() {
+  std::vector<std::string> s1, s2;
+  for (int k = 1; k <= 9; ++k) {
+    s1.push_back(absl::StrCat("substr(b, ", k, ", 1)::int * ", 11 - k));
+    s2.push_back(absl::StrCat("substr(b, ", k, ", 1)::int * ", 12 - k));
+  }
+  return absl::StrCat("CROSS JOIN LATERAL (SELECT ((", absl::StrJoin(s1, " + "),
+                      ") * 10 % 11) % 10 AS d1) x1 CROSS JOIN LATERAL (SELECT ((",
+                      absl::StrJoin(s2, " + "), " + d1 * 2) * 10 % 11) % 10 AS d2) x2");
+}
+
+// Inserts the load with the three tables' keys, foreign keys and indexes dropped, and
+// rebuilds them after, in one transaction (a failure leaves the database as it was).
+Status Seed(pg::Connection& conn, const Options& o, int64_t customers) {
+  std::vector<std::string> drop, create;
+  LASTRO_ASSIGN_OR_RETURN(
+      pg::Result cons,
+      conn.Exec(absl::StrCat(
+          "SELECT conrelid::regclass::text, quote_ident(conname), pg_get_constraintdef(oid) "
+          "FROM pg_constraint WHERE contype IN ('p', 'u', 'f') AND (conrelid IN (",
+          kTables, ") OR confrelid IN (", kTables,
+          ")) ORDER BY CASE contype WHEN 'f' THEN 0 ELSE 1 END, conname")));
+  for (int i = 0; i < cons.rows(); ++i) {
+    std::string rel(cons.Get(i, 0)), name(cons.Get(i, 1)), def(cons.Get(i, 2));
+    drop.push_back(absl::StrCat("ALTER TABLE ", rel, " DROP CONSTRAINT ", name));
+    create.insert(create.begin(), absl::StrCat("ALTER TABLE ", rel, " ADD CONSTRAINT ", name,
+                                               " ", def));
+  }
+  LASTRO_ASSIGN_OR_RETURN(
+      pg::Result idx,
+      conn.Exec(absl::StrCat("SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) "
+                             "FROM pg_index i WHERE indrelid IN (",
+                             kTables,
+                             ") AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE "
+                             "c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x'))")));
+  for (int i = 0; i < idx.rows(); ++i) {
+    drop.push_back(absl::StrCat("DROP INDEX ", idx.Get(i, 0)));
+    create.push_back(std::string(idx.Get(i, 1)));
+  }
+
+  const std::string n = std::to_string(o.requests), c = std::to_string(customers);
+  std::vector<std::string> sql = {"BEGIN", "SET LOCAL maintenance_work_mem = '512MB'",
+                                  "SET LOCAL work_mem = '256MB'"};
+  sql.insert(sql.end(), drop.begin(), drop.end());
+  sql.push_back(absl::StrCat(
+      "INSERT INTO customers (cpf, full_name, email, birth_date, monthly_income_cents, state, "
+      "acquisition_channel, created_at, updated_at) "
+      "SELECT b || d1 || d2, 'Cliente ' || i, 'c' || i || '@example.com', "
+      "date '1960-01-01' + (i % 15000)::int, 300000 + (i % 50) * 10000, "
+      "(ARRAY['SP','RJ','MG','RS','PR'])[1 + i % 5], "
+      "(ARRAY['organic','paid_search','social','referral','partner','tv'])[1 + i % 6], "
+      "timestamptz '2026-10-01 12:00:00-03', timestamptz '2026-10-01 12:00:00-03' "
+      "FROM generate_series(1, ",
+      c,
+      ") i CROSS JOIN LATERAL (SELECT lpad(((100000000 + i * 7919) % 1000000000)::text, 9, "
+      "'0') AS b) x0 ",
+      CpfSql()));
+  sql.push_back(absl::StrCat(
+      "INSERT INTO credit_requests (customer_id, amount_cents, term_months, purpose, channel, "
+      "declared_income_cents, status, version, created_at, updated_at, decided_at) "
+      "SELECT f.first + i % ", c,
+      ", 100000 + (i * 37) % 5000000, 6 + i % 48, "
+      "(ARRAY['personal','debt_consolidation','vehicle','home_improvement','education',"
+      "'business','medical','other'])[1 + i % 8], "
+      "(ARRAY['app_ios','app_android','web','partner','call_center'])[1 + i % 5], "
+      "CASE WHEN i % 10 = 0 THEN NULL ELSE 500000 + (i % 100) * 1000 END, s.status, "
+      "CASE WHEN s.status = 'PENDING' THEN 1 ELSE 2 END, t.ts, "
+      "t.ts + CASE WHEN s.status = 'PENDING' THEN interval '0' ELSE interval '2 s' END, "
+      "CASE WHEN s.status <> 'PENDING' THEN t.ts + interval '2 s' END "
+      "FROM (SELECT min(id) AS first FROM customers) f, generate_series(0, ",
+      o.requests - 1, ") i CROSS JOIN LATERAL (SELECT timestamptz '", kFirstDay,
+      " 00:00:00-03' + (i::float8 / ", n, ") * interval '", o.days,
+      " days' AS ts) t CROSS JOIN LATERAL (SELECT (ARRAY['APPROVED','APPROVED','REJECTED',"
+      "'MANUAL_REVIEW','APPROVED','PENDING','APPROVED','REJECTED','APPROVED','FAILED'])"
+      "[1 + i % 10] AS status) s"));
+  sql.push_back(
+      "INSERT INTO credit_decisions (request_id, decision, score, risk_band, "
+      "probability_of_default, reason_codes, provider_reason_codes, first_time_customer, "
+      "provider_ref, provider_model_version, policy_version, attempts, provider_latency_ms, "
+      "decided_at) "
+      "SELECT id, status, (id * 7) % 1001, 'B', 0.05, ARRAY['DEFAULT_APPROVED'], "
+      "ARRAY['STABLE_INCOME'], false, 'ref-' || id, 'sim-1', 'seed', 1, 12.5, decided_at "
+      "FROM credit_requests WHERE status <> 'PENDING'");
+  sql.insert(sql.end(), create.begin(), create.end());
+  sql.push_back(absl::StrCat(
+      "INSERT INTO lastro_state (key, value) VALUES ('bench.batch_seed', '", n, "/", c, "/",
+      o.days, "') ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
+  sql.push_back("COMMIT");
+  for (const std::string& s : sql) {
+    Status st = conn.Exec(s).status();
+    if (!st.ok()) {
+      IgnoreError(conn.Exec("ROLLBACK").status());
+      return absl::InternalError(absl::StrCat(st.message(), " in: ", s.substr(0, 120)));
+    }
+  }
+  for (const char* t : {"customers", "credit_requests", "credit_decisions"}) {
+    LASTRO_RETURN_IF_ERROR(conn.Exec(absl::StrCat("VACUUM (FREEZE, ANALYZE) ", t)).status());
+  }
+  return conn.Exec("CHECKPOINT").status();
+}
+
+// ---- the physical reference --------------------------------------------------------
+
+// The backfill scope predicate of daily_batch.cc (ScopePredicate) for [first, last].
+std::string ScopePredicate(const std::string& first_day, int days) {
+  absl::TimeZone zone;
+  absl::LoadTimeZone(kZone, &zone);
+  absl::CivilDay first;
+  absl::ParseCivilTime(first_day, &first);
+  auto instant = [&](absl::CivilDay d) {
+    return absl::StrCat("'", absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", absl::FromCivil(d, zone),
+                                              absl::UTCTimeZone()),
+                        "'");
+  };
+  std::string start = instant(first), end = instant(first + days);
+  return absl::StrCat("((r.created_at >= ", start, " AND r.created_at < ", end,
+                      ") OR (r.created_at IS NULL AND r.updated_at >= ", start,
+                      " AND r.updated_at < ", end, "))");
+}
+
+// The extractor's three statements (src/batch/extractor.cc), contact PII off.
+std::vector<std::string> ExtractStatements(const std::string& pred) {
+  return {
+      absl::StrCat("COPY (SELECT r.id, r.customer_id, r.amount_cents, r.term_months, r.purpose, "
+                   "r.channel, r.declared_income_cents, r.status, r.version, r.created_at, "
+                   "r.updated_at, r.decided_at FROM credit_requests r WHERE ",
+                   pred, ") TO STDOUT"),
+      absl::StrCat("COPY (SELECT d.request_id, d.decision, d.score, d.risk_band, "
+                   "d.probability_of_default, array_to_json(d.reason_codes), "
+                   "array_to_json(d.provider_reason_codes), d.first_time_customer, "
+                   "d.provider_ref, d.provider_model_version, d.policy_version, d.attempts, "
+                   "d.provider_latency_ms, d.decided_at FROM credit_decisions d JOIN "
+                   "credit_requests r ON r.id = d.request_id WHERE ",
+                   pred, ") TO STDOUT"),
+      absl::StrCat("COPY (SELECT c.id, c.cpf, c.birth_date, c.state, c.acquisition_channel, "
+                   "c.created_at, c.updated_at FROM customers c WHERE c.id IN (SELECT "
+                   "r.customer_id FROM credit_requests r WHERE ",
+                   pred, ")) TO STDOUT")};
+}
+
+struct Reference {
+  int64_t rows[3] = {0, 0, 0};  // requests, decisions, customers
+  double seconds[3] = {0, 0, 0};
+  int64_t bytes = 0;
+  double total_s = 0, server_cpu_s = 0, cores_busy = 0;
+  double requests_per_s() const { return total_s > 0 ? double(rows[0]) / total_s : 0; }
+};
+
+StatusOr<Reference> RawCopy(const std::string& dsn, const std::string& pred) {
+  LASTRO_ASSIGN_OR_RETURN(auto conn, pg::Connection::Connect(dsn, {"lastro-bench-copy"}));
+  LASTRO_ASSIGN_OR_RETURN(pg::Result pid, conn->Exec("SELECT pg_backend_pid()"));
+  int backend = int(pid.GetInt(0, 0));
+  Reference ref;
+  CpuCounters cpu0 = CpuCounters::Now();
+  double server0 = ProcessCpu(backend);
+  auto start = Clock::now();
+  LASTRO_RETURN_IF_ERROR(conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+                                    "SET LOCAL TimeZone = 'UTC'")
+                             .status());
+  std::vector<std::string> statements = ExtractStatements(pred);
+  for (size_t i = 0; i < statements.size(); ++i) {
+    auto t = Clock::now();
+    LASTRO_RETURN_IF_ERROR(conn->CopyOut(statements[i], [&](std::string_view chunk) -> Status {
+      ref.bytes += int64_t(chunk.size());
+      for (char ch : chunk) ref.rows[i] += ch == '\n';
+      return absl::OkStatus();
+    }));
+    ref.seconds[i] = Seconds(t);
+  }
+  LASTRO_RETURN_IF_ERROR(conn->Exec("COMMIT").status());
+  ref.total_s = Seconds(start);
+  ref.server_cpu_s = ProcessCpu(backend) - server0;
+  ref.cores_busy = CpuCounters::Now().CoresBusySince(cpu0);
+  return ref;
+}
+
+// ---- the batch ---------------------------------------------------------------------
+
+struct BatchRun {
+  int exit_code = -1;
+  double wall_s = 0, user_s = 0, sys_s = 0, cores_busy = 0, server_cpu_s = 0;
+  int64_t max_rss_kb = 0;
+  nlohmann::json manifest;
+  std::string err;
+};
+
+// Runs `lastro batch run` to completion, sampling the CPU of its server backend
+// (application_name lastro-batch) until the child exits.
+StatusOr<BatchRun> RunBatch(const std::string& dsn, const std::string& dir,
+                            const std::vector<std::string>& args,
+                            const std::map<std::string, std::string>& env) {
+  std::vector<std::string> envs;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    std::string key = kv.substr(0, kv.find('='));
+    // Settings this run decides; an operator's LASTRO_CONFIG or replica must not leak in.
+    if (env.count(key) || key == "LASTRO_CONFIG" || key.rfind("LASTRO_REPLICA_DSN", 0) == 0 ||
+        key.rfind("LASTRO_PG_DSN", 0) == 0 || key.rfind("LASTRO_LAKE_DIR", 0) == 0) {
+      continue;
+    }
+    envs.push_back(kv);
+  }
+  for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
+  std::vector<char*> argv, envp;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const std::string& e : envs) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  std::string out = dir + "/batch.out", err = dir + "/batch.err";
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  LASTRO_ASSIGN_OR_RETURN(auto conn, pg::Connection::Connect(dsn, {"lastro-bench-watch"}));
+
+  BatchRun run;
+  CpuCounters cpu0 = CpuCounters::Now();
+  auto start = Clock::now();
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return absl::InternalError(absl::StrCat("cannot start ", args[0], ": ", rc));
+
+  std::map<int, double> backend_cpu;  // last CPU seen per backend pid
+  int status = 0;
+  rusage ru{};
+  for (;;) {
+    pid_t r = wait4(pid, &status, WNOHANG, &ru);
+    if (r == pid) break;
+    if (r < 0) return absl::InternalError("wait4 failed");
+    auto pids = conn->Exec(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'lastro-batch' "
+        "AND datname = current_database()");
+    if (pids.ok()) {
+      for (int i = 0; i < pids->rows(); ++i) {
+        int p = int(pids->GetInt(i, 0));
+        double c = ProcessCpu(p);
+        if (c > 0) backend_cpu[p] = c;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  run.wall_s = Seconds(start);
+  run.cores_busy = CpuCounters::Now().CoresBusySince(cpu0);
+  for (const auto& [p, c] : backend_cpu) run.server_cpu_s += c;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  run.user_s = double(ru.ru_utime.tv_sec) + double(ru.ru_utime.tv_usec) / 1e6;
+  run.sys_s = double(ru.ru_stime.tv_sec) + double(ru.ru_stime.tv_usec) / 1e6;
+  run.max_rss_kb = ru.ru_maxrss;
+
+  std::ifstream o(out), e(err);
+  std::string stdout_text((std::istreambuf_iterator<char>(o)), {});
+  run.err = std::string((std::istreambuf_iterator<char>(e)), {});
+  if (run.exit_code != 0) return run;
+  auto line = nlohmann::json::parse(stdout_text, nullptr, /*allow_exceptions=*/false);
+  if (!line.is_object() || !line.contains("manifest")) {
+    return absl::InternalError("unexpected output of lastro batch run: " + stdout_text);
+  }
+  std::ifstream m(line["manifest"].get<std::string>());
+  run.manifest = nlohmann::json::parse(m, nullptr, false);
+  if (!run.manifest.is_object()) return absl::InternalError("unreadable manifest");
+  return run;
+}
+
+// DuckDB's reading of a memory limit, in bytes ("1GB" = 10^9, "1GiB" = 2^30).
+double MemoryLimitBytes(const std::string& text) {
+  size_t i = 0;
+  double v = std::stod(text, &i);
+  std::string unit = text.substr(i);
+  unit.erase(0, unit.find_first_not_of(' '));
+  for (char& ch : unit) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  static const std::map<std::string, double> kUnits = {
+      {"", 1},          {"b", 1},          {"kb", 1e3},          {"mb", 1e6},
+      {"gb", 1e9},      {"tb", 1e12},      {"kib", 1024.0},      {"mib", 1048576.0},
+      {"gib", 1073741824.0}, {"tib", 1099511627776.0}};
+  auto it = kUnits.find(unit);
+  return it == kUnits.end() ? 0 : v * it->second;
+}
+
+std::string Ratio(double a, double b) {
+  if (b <= 0) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2fx", a / b);
+  return buf;
+}
+
+void PrintReference(const char* label, const Reference& r) {
+  std::printf("  %-7s %9.2f %9.2f %9.2f %9.2f %8.0f %11.0f %11.0f %9.1f %6.2f\n", label,
+              r.seconds[0], r.seconds[1], r.seconds[2], r.total_s, double(r.bytes) / 1e6,
+              r.requests_per_s(), double(r.rows[0] + r.rows[1] + r.rows[2]) / r.total_s,
+              r.server_cpu_s, r.cores_busy);
+}
+
+void PrintOutputs(const nlohmann::json& manifest) {
+  std::printf("\noutputs (manifest):\n  %-30s %10s %9s %6s %6s %10s\n", "zone/table", "rows", "MB",
+              "files", "parts", "files/part");
+  for (const auto& out : manifest["outputs"]) {
+    std::set<std::string> parts;
+    int64_t bytes = 0;
+    for (const auto& f : out["files"]) {
+      std::string path = f["path"].get<std::string>();
+      size_t slash = path.rfind('/');
+      parts.insert(slash == std::string::npos ? "" : path.substr(0, slash));
+      bytes += f["bytes"].get<int64_t>();
+    }
+    size_t files = out["files"].size();
+    std::printf("  %-30s %10lld %9.1f %6zu %6zu %10.1f\n",
+                (out["zone"].get<std::string>() + "/" + out["table"].get<std::string>()).c_str(),
+                (long long)out["rows"].get<int64_t>(), double(bytes) / 1e6, files, parts.size(),
+                parts.empty() ? 0.0 : double(files) / double(parts.size()));
+  }
+}
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: batch_bench [--requests N] [--quick] [--customers C] [--days D]\n"
+               "  [--memory-limit 1GB] [--threads T] [--dsn DSN] [--keep]\n"
+               "env: LASTRO_TEST_PG_DSN (the private cluster), LASTRO_BIN, LASTRO_SOURCE_DIR\n");
+  return 2;
+}
+
+int Main(int argc, char** argv) {
+  Options o;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto next = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : ""; };
+    if (a == "--quick")
+      o.requests = 500'000;
+    else if (a == "--requests")
+      o.requests = std::stoll(next());
+    else if (a == "--customers")
+      o.customers = std::stoll(next());
+    else if (a == "--days")
+      o.days = std::stoi(next());
+    else if (a == "--memory-limit")
+      o.memory_limit = next();
+    else if (a == "--threads")
+      o.threads = std::stoi(next());
+    else if (a == "--dsn")
+      o.dsn = next();
+    else if (a == "--keep")
+      o.keep = true;
+    else
+      return Usage();
+  }
+  if (o.requests < 1 || o.days < 1 || (o.dsn.empty() && !std::getenv("LASTRO_TEST_PG_DSN"))) {
+    return Usage();
+  }
+  const int64_t customers = o.customers > 0 ? o.customers : std::max<int64_t>(1, o.requests / 5);
+  auto fail = [](const std::string& what, const Status& s) {
+    std::fprintf(stderr, "batch_bench: %s: %s\n", what.c_str(), std::string(s.message()).c_str());
+    return 1;
+  };
+
+  std::time_t now = std::time(nullptr);
+  char date[64];
+  std::strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  std::printf("batch_bench %s, %ld cores\n", date, sysconf(_SC_NPROCESSORS_ONLN));
+
+  // ---- database and seed
+  std::unique_ptr<testing::TestDatabase> db;
+  std::string dsn = o.dsn;
+  if (dsn.empty()) {
+    auto created = testing::TestDatabase::Create("batch_bench");
+    if (!created.ok()) return fail("create database", created.status());
+    db = std::move(*created);
+    dsn = db->dsn();
+  }
+  auto conn = pg::Connection::Connect(dsn, {"lastro-bench"});
+  if (!conn.ok()) return fail("connect", conn.status());
+  if (auto m = pg::Migrate(**conn, pg::EmbeddedMigrations()); !m.ok()) {
+    return fail("migrate", m.status());
+  }
+  std::string want = absl::StrCat(o.requests, "/", customers, "/", o.days);
+  auto seeded = (*conn)->Exec(
+      "SELECT (SELECT value FROM lastro_state WHERE key = 'bench.batch_seed'), "
+      "EXISTS (SELECT 1 FROM credit_requests), current_database()");
+  if (!seeded.ok()) return fail("inspect database", seeded.status());
+  std::string dbname(seeded->Get(0, 2));
+  if (seeded->Get(0, 0) == want) {
+    std::printf("data: reusing database %s, already seeded with %s (requests/customers/days)\n",
+                dbname.c_str(), want.c_str());
+  } else if (seeded->Get(0, 1) == "t") {
+    std::fprintf(stderr, "batch_bench: database %s holds other data; give an empty one\n",
+                 dbname.c_str());
+    return 1;
+  } else {
+    std::printf("seeding database %s: %lld requests, %lld customers, %d days...\n",
+                dbname.c_str(), (long long)o.requests, (long long)customers, o.days);
+    std::fflush(stdout);
+    auto t = Clock::now();
+    if (Status s = Seed(**conn, o, customers); !s.ok()) return fail("seed", s);
+    std::printf("  seeded in %.1f s (load, index rebuild, VACUUM (FREEZE, ANALYZE), CHECKPOINT)\n",
+                Seconds(t));
+  }
+  auto sizes = (*conn)->Exec(
+      "SELECT (SELECT count(*) FROM credit_decisions), "
+      "pg_total_relation_size('credit_requests') + pg_total_relation_size('credit_decisions') + "
+      "pg_total_relation_size('customers')");
+  if (sizes.ok()) {
+    std::printf("data: %lld requests, %lld decisions, %lld customers over %d days from %s; "
+                "tables + indexes %.0f MB\n",
+                (long long)o.requests, (long long)sizes->GetInt(0, 0), (long long)customers,
+                o.days, kFirstDay, double(sizes->GetInt(0, 1)) / 1e6);
+  }
+  conn->reset();
+
+  absl::CivilDay first;
+  absl::ParseCivilTime(kFirstDay, &first);
+  std::string last_day = absl::FormatCivilTime(first + (o.days - 1));
+  std::string pred = ScopePredicate(kFirstDay, o.days);
+
+  // ---- reference before, batch, reference after
+  std::fprintf(stderr, "reference COPY (1 of 2)...\n");
+  auto before = RawCopy(dsn, pred);
+  if (!before.ok()) return fail("reference COPY", before.status());
+
+  std::string dir = testing::TestDir("batch-bench");
+  std::string lake = dir + "/lake";
+  std::string config = dir + "/lastro.toml";
+  {
+    std::ofstream cfg(config);
+    cfg << "[lake]\nmemory_limit = \"" << o.memory_limit << "\"\n";
+    if (o.threads > 0) cfg << "threads = " << o.threads << "\n";
+    cfg << "[batch]\nquality_rules = \"" << Env("LASTRO_SOURCE_DIR", ".")
+        << "/config/quality.toml\"\n[metrics]\nstatsd_enabled = false\n";
+  }
+  std::vector<std::string> cmd = {testing::LastroBin(), "batch",  "run",     "--from", kFirstDay,
+                                  "--to",               last_day, "--no-enrich", "--config",
+                                  config};
+  std::printf("batch: %s\n  [lake] memory_limit = \"%s\", threads = %d (0 = one per core); "
+              "rest default\n",
+              absl::StrJoin(cmd, " ").c_str(), o.memory_limit.c_str(), o.threads);
+  std::fflush(stdout);
+  std::fprintf(stderr, "lastro batch run...\n");
+  auto batch = RunBatch(dsn, dir, cmd,
+                        {{"LASTRO_PG_DSN", dsn},
+                         {"LASTRO_LAKE_DIR", lake},
+                         {"LASTRO_TOKEN_KEY", "bench-token-key-0123456789abcdef"},
+                         {"LASTRO_LOG_LEVEL", "info"}});
+  if (!batch.ok()) return fail("lastro batch run", batch.status());
+  if (batch->exit_code != 0) {
+    std::fprintf(stderr, "batch_bench: lastro batch run exited %d:\n%s\n", batch->exit_code,
+                 batch->err.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "reference COPY (2 of 2)...\n");
+  auto after = RawCopy(dsn, pred);
+  if (!after.ok()) return fail("reference COPY", after.status());
+  const Reference& best =
+      before->requests_per_s() >= after->requests_per_s() ? *before : *after;
+
+  // ---- report
+  const nlohmann::json& m = batch->manifest;
+  int64_t published = m["counts"]["published"].get<int64_t>();
+  double batch_rps = double(published) / batch->wall_s;
+  std::map<std::string, double> phase_s;
+  double phases_total = 0;
+  for (const auto& p : m["phases"]) {
+    phase_s[p["name"].get<std::string>()] = p["seconds"].get<double>();
+    phases_total += p["seconds"].get<double>();
+  }
+
+  std::printf("\nphysical reference: the extractor's 3 COPY ... TO STDOUT, one REPEATABLE READ "
+              "transaction, libpq, discarded\n");
+  std::printf("  %-7s %9s %9s %9s %9s %8s %11s %11s %9s %6s\n", "run", "req s", "dec s",
+              "cust s", "total s", "MB", "requests/s", "rows/s", "srv CPU s", "cores");
+  PrintReference("before", *before);
+  PrintReference("after", *after);
+  std::printf("  rows: %lld requests, %lld decisions, %lld customers (batch extracted:",
+              (long long)best.rows[0], (long long)best.rows[1], (long long)best.rows[2]);
+  for (const auto& in : m["inputs"]) {
+    std::printf(" %s %lld", in["name"].get<std::string>().c_str(),
+                (long long)in["rows"].get<int64_t>());
+  }
+  std::printf(")\n");
+
+  double rss_mb = double(batch->max_rss_kb) * 1024 / 1e6;
+  double limit_mb = MemoryLimitBytes(o.memory_limit) / 1e6;
+  std::printf("\nlastro batch run (run %s, %s):\n", m["run_id"].get<std::string>().c_str(),
+              m["state"].get<std::string>().c_str());
+  std::printf("  wall %.1f s; published %lld, quarantined %lld; %.0f requests/s\n", batch->wall_s,
+              (long long)published, (long long)m["counts"]["quarantined"].get<int64_t>(),
+              batch_rps);
+  std::printf("  CPU: lastro user %.1f s + sys %.1f s; server backend %.1f s; machine %.2f of "
+              "%ld cores busy on average\n",
+              batch->user_s, batch->sys_s, batch->server_cpu_s, batch->cores_busy,
+              sysconf(_SC_NPROCESSORS_ONLN));
+  std::printf("  peak RSS (ru_maxrss) %.0f MB; memory_limit %s = %.0f MB; RSS / limit %.2f\n",
+              rss_mb, o.memory_limit.c_str(), limit_mb, limit_mb > 0 ? rss_mb / limit_mb : 0);
+  std::printf("\nphases (manifest seconds):\n ");
+  for (const char* name : {"extract", "normalise", "enrich", "quality", "write", "publish"}) {
+    std::printf(" %s %.2f ", name, phase_s.count(name) ? phase_s[name] : 0.0);
+  }
+  std::printf(" | outside phases %.2f (start, lineage checksums, manifest)\n",
+              batch->wall_s - phases_total);
+  PrintOutputs(m);
+
+  double extract_rps = phase_s["extract"] > 0 ? double(best.rows[0]) / phase_s["extract"] : 0;
+  std::printf("\nratios (requests/s; reference = best of the two COPY runs, %.0f/s):\n",
+              best.requests_per_s());
+  std::printf("  batch run end to end / raw COPY   %s   (target >= 0.5x: %s)\n",
+              Ratio(batch_rps, best.requests_per_s()).c_str(),
+              batch_rps >= 0.5 * best.requests_per_s() ? "met" : "MISSED");
+  std::printf("  extract phase alone / raw COPY    %s\n",
+              Ratio(extract_rps, best.requests_per_s()).c_str());
+  std::printf("  peak RSS / memory_limit           %.2f  (bounded by the limit: %s)\n",
+              limit_mb > 0 ? rss_mb / limit_mb : 0, rss_mb <= limit_mb ? "yes" : "NO");
+  std::printf("(bureau skipped: --no-enrich; a bureau call per customer would measure the "
+              "simulator)\n");
+
+  if (!o.keep) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  } else {
+    std::printf("kept: %s (lake, config, logs)%s%s\n", dir.c_str(), db ? ", database " : "",
+                db ? dbname.c_str() : "");
+    if (db) db.release();  // --keep: the fresh database stays for inspection
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace lastro::bench
+
+int main(int argc, char** argv) { return lastro::bench::Main(argc, argv); }
