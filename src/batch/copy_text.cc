@@ -22,12 +22,24 @@ void Unescape(std::string_view in, std::string& out) {
     }
     char e = in[++i];
     switch (e) {
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
       case 'x': {
         int v = 0, digits = 0;
         while (digits < 2 && i + 1 < in.size() && HexValue(in[i + 1]) >= 0) {
@@ -65,7 +77,8 @@ Status CopyTextParser::Parse(std::string_view row, size_t expected_fields) {
   size_t start = 0;
   for (;;) {
     size_t tab = row.find('\t', start);
-    std::string_view field = row.substr(start, tab == std::string_view::npos ? row.npos : tab - start);
+    std::string_view field =
+        row.substr(start, tab == std::string_view::npos ? row.npos : tab - start);
     if (field == "\\N") {
       fields_.emplace_back(std::nullopt);
     } else if (field.find('\\') != std::string_view::npos) {
@@ -80,8 +93,8 @@ Status CopyTextParser::Parse(std::string_view row, size_t expected_fields) {
     start = tab + 1;
   }
   if (fields_.size() != expected_fields) {
-    return absl::InvalidArgumentError(absl::StrCat("COPY row has ", fields_.size(),
-                                                   " fields, expected ", expected_fields));
+    return absl::InvalidArgumentError(
+        absl::StrCat("COPY row has ", fields_.size(), " fields, expected ", expected_fields));
   }
   return absl::OkStatus();
 }

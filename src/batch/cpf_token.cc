@@ -22,8 +22,8 @@ StatusOr<CpfTokenizer> CpfTokenizer::Create(std::string_view key) {
 std::string CpfTokenizer::Token(std::string_view cpf) const {
   std::string digits = pii::CpfDigits(cpf);
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
-  crypto_auth_hmacsha256(mac, reinterpret_cast<const unsigned char*>(digits.data()),
-                         digits.size(), key_.data());
+  crypto_auth_hmacsha256(mac, reinterpret_cast<const unsigned char*>(digits.data()), digits.size(),
+                         key_.data());
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(32, '0');
   for (int i = 0; i < 16; ++i) {

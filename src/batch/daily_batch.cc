@@ -3,8 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -219,7 +219,8 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   }
   m.source.snapshot_time = Rfc3339(snapshot_time);
   absl::Time new_watermark = std::min(window.end, snapshot_time);
-  m.source.watermark_to = Rfc3339(window.mode == RunMode::kIncremental ? new_watermark : window.end);
+  m.source.watermark_to =
+      Rfc3339(window.mode == RunMode::kIncremental ? new_watermark : window.end);
   m.inputs = {{"public.credit_requests", extracted.requests},
               {"public.credit_decisions", extracted.decisions},
               {"public.customers", extracted.customers}};
@@ -263,18 +264,19 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   qi.quarantine_relation = "quarantine_rows";
   qi.run_id = m.run_id;
   qi.batch_date = window.last_day;
-  qi.freshness_reference_utc = absl::FormatTime("%Y-%m-%d %H:%M:%S", window.end, absl::UTCTimeZone());
+  qi.freshness_reference_utc =
+      absl::FormatTime("%Y-%m-%d %H:%M:%S", window.end, absl::UTCTimeZone());
   if (std::string silver = PublishedGlob(store, "silver", "credit_requests", true);
       !silver.empty()) {
     absl::CivilDay last;
     absl::ParseCivilTime(window.last_day, &last);
     LASTRO_ASSIGN_OR_RETURN(
         lake::QueryResult counts,
-        engine->Query(absl::StrCat(
-            "SELECT request_date::VARCHAR, count(*) FROM read_parquet(", SqlString(silver),
-            ", hive_partitioning = true) WHERE request_date BETWEEN DATE ",
-            SqlString(absl::FormatCivilTime(last - 7)), " AND DATE ",
-            SqlString(absl::FormatCivilTime(last - 1)), " GROUP BY 1")));
+        engine->Query(absl::StrCat("SELECT request_date::VARCHAR, count(*) FROM read_parquet(",
+                                   SqlString(silver),
+                                   ", hive_partitioning = true) WHERE request_date BETWEEN DATE ",
+                                   SqlString(absl::FormatCivilTime(last - 7)), " AND DATE ",
+                                   SqlString(absl::FormatCivilTime(last - 1)), " GROUP BY 1")));
     for (size_t i = 0; i < counts.rows(); ++i) {
       qi.trailing_counts[*counts.Text(i, 0)] = *counts.Int(i, 1);
     }
@@ -309,10 +311,10 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
     return dir.string();
   };
   // Bronze: as extracted (text), one partition per run scope.
-  for (const auto& [table, raw] : std::vector<std::pair<std::string, std::string>>{
-           {"credit_requests", "raw_requests"},
-           {"credit_decisions", "raw_decisions"},
-           {"customers", "raw_customers"}}) {
+  for (const auto& [table, raw] :
+       std::vector<std::pair<std::string, std::string>>{{"credit_requests", "raw_requests"},
+                                                        {"credit_decisions", "raw_decisions"},
+                                                        {"customers", "raw_customers"}}) {
     LASTRO_ASSIGN_OR_RETURN(std::string dir,
                             stage("bronze", table, lake::PublishMode::kReplacePartitions, true));
     LASTRO_RETURN_IF_ERROR(WriteOnePartition(
@@ -334,16 +336,16 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   {
     LASTRO_ASSIGN_OR_RETURN(std::string dir, stage("quarantine", "credit_requests",
                                                    lake::PublishMode::kReplacePartitions, true));
-    LASTRO_RETURN_IF_ERROR(WriteOnePartition(*engine, "SELECT * FROM quarantine_rows", dir,
-                                             "batch", window.label, prefix, rg));
+    LASTRO_RETURN_IF_ERROR(WriteOnePartition(*engine, "SELECT * FROM quarantine_rows", dir, "batch",
+                                             window.label, prefix, rg));
   }
   {
     LASTRO_RETURN_IF_ERROR(
         WriteQualityResults(*engine, report, "quality_results", m.run_id, window.last_day));
     LASTRO_ASSIGN_OR_RETURN(std::string dir,
                             stage("quality", "rule_results", lake::PublishMode::kAppend, true));
-    LASTRO_RETURN_IF_ERROR(WriteOnePartition(*engine, "SELECT * FROM quality_results", dir,
-                                             "batch", window.label, prefix, rg));
+    LASTRO_RETURN_IF_ERROR(WriteOnePartition(*engine, "SELECT * FROM quality_results", dir, "batch",
+                                             window.label, prefix, rg));
   }
   {
     LASTRO_ASSIGN_OR_RETURN(std::string dir,
@@ -378,24 +380,23 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   LASTRO_RETURN_IF_ERROR(tx.Publish(config.lake.keep_versions));
   if (window.mode == RunMode::kIncremental) {
     LASTRO_RETURN_IF_ERROR(WriteLakeState(
-        store.root(), {.watermark = new_watermark, .last_run_id = m.run_id,
-                       .last_batch_date = window.last_day}));
+        store.root(),
+        {.watermark = new_watermark, .last_run_id = m.run_id, .last_batch_date = window.last_day}));
   }
   timer.Stop(0);
 
   // ---- lineage: what this run wrote, with checksums ---------------------------------
   for (const Staged& s : staged) {
-    ManifestOutput out{.zone = s.zone, .table = s.table,
-                       .version = store.CurrentVersion(s.zone, s.table)};
+    ManifestOutput out{
+        .zone = s.zone, .table = s.table, .version = store.CurrentVersion(s.zone, s.table)};
     const auto& files = tx.published().at(s.zone + "/" + s.table);
     for (const lake::DataFile& f : files) {
       if (f.path.find(m.run_id) == std::string::npos) continue;  // carried over
       fs::path full = store.TablePath(s.zone, s.table) / f.path;
       LASTRO_ASSIGN_OR_RETURN(std::string sha, Sha256File(full));
-      LASTRO_ASSIGN_OR_RETURN(
-          lake::Value rows,
-          engine->QueryValue(absl::StrCat("SELECT count(*) FROM read_parquet(",
-                                          SqlString(full.string()), ")")));
+      LASTRO_ASSIGN_OR_RETURN(lake::Value rows,
+                              engine->QueryValue(absl::StrCat("SELECT count(*) FROM read_parquet(",
+                                                              SqlString(full.string()), ")")));
       out.files.push_back({f.path, f.bytes, std::get<int64_t>(rows), sha});
       out.rows += std::get<int64_t>(rows);
     }
@@ -414,8 +415,8 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
 StatusOr<RunManifest> RunDailyBatch(const Config& config, const BatchRunOptions& options) {
   absl::TimeZone zone;
   if (!absl::LoadTimeZone(config.batch.timezone, &zone)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("batch.timezone '", config.batch.timezone, "' is unknown (is tzdata installed?)"));
+    return absl::InvalidArgumentError(absl::StrCat("batch.timezone '", config.batch.timezone,
+                                                   "' is unknown (is tzdata installed?)"));
   }
   LASTRO_ASSIGN_OR_RETURN(Window window, MakeWindow(options, zone));
   LASTRO_ASSIGN_OR_RETURN(lake::TableStore store, lake::TableStore::Open(config.lake.dir));
@@ -434,7 +435,8 @@ StatusOr<RunManifest> RunDailyBatch(const Config& config, const BatchRunOptions&
 
   LASTRO_ASSIGN_OR_RETURN(
       lake::LakeLock lock,
-      lake::LakeLock::Acquire(store.root(), absl::StrCat("batch run ", window.label, " ", m.run_id)));
+      lake::LakeLock::Acquire(store.root(),
+                              absl::StrCat("batch run ", window.label, " ", m.run_id)));
   fs::path run_dir = store.root() / "_runs" / m.run_id;
   LASTRO_RETURN_IF_ERROR(MarkRunning(run_dir, m));
   LASTRO_ASSIGN_OR_RETURN(std::unique_ptr<LineageEmitter> lineage,
@@ -479,7 +481,8 @@ StatusOr<RunManifest> RunDailyBatch(const Config& config, const BatchRunOptions&
   if (!event.inputs.empty()) {
     for (const ManifestRule& r : m.rules) {
       if (r.table == "credit_requests") {
-        event.inputs[0].assertions.push_back({r.id, !r.breached && r.failed == 0, r.column, r.severity});
+        event.inputs[0].assertions.push_back(
+            {r.id, !r.breached && r.failed == 0, r.column, r.severity});
       }
     }
   }

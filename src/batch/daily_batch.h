@@ -34,8 +34,8 @@ struct BatchRunOptions {
   // Backfill: every request created in [from, to] (business days, inclusive),
   // whatever the watermark; the watermark is left alone.
   std::string from, to;
-  bool enrich = true;          // false: bureau_status SKIPPED (benchmarks, bureau outage)
-  std::string code_version;    // recorded in the manifest and lineage
+  bool enrich = true;        // false: bureau_status SKIPPED (benchmarks, bureau outage)
+  std::string code_version;  // recorded in the manifest and lineage
   // Called with (phase, rows, rows_per_s) a few times per second while working.
   std::function<void(const std::string&, int64_t, double)> progress;
   // Set asynchronously (SIGINT/SIGTERM) to stop the run: it fails with kCancelled

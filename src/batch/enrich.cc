@@ -12,8 +12,7 @@ using lake::SqlString;
 
 StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
                              const std::unordered_map<std::string, std::string>& cpf_by_token,
-                             const std::string& cache_glob, const std::string& run_id,
-                             bool skip) {
+                             const std::string& cache_glob, const std::string& run_id, bool skip) {
   auto started = std::chrono::steady_clock::now();
   EnrichStats stats;
   LASTRO_RETURN_IF_ERROR(engine.Execute(
@@ -47,7 +46,8 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
                                        "FROM bureau_pairs p ANTI JOIN bureau_cache c "
                                        "ON c.customer_token = p.customer_token "
                                        "AND c.score_date = p.request_date ORDER BY 1, 2"));
-  LASTRO_ASSIGN_OR_RETURN(lake::Value pairs, engine.QueryValue("SELECT count(*) FROM bureau_pairs"));
+  LASTRO_ASSIGN_OR_RETURN(lake::Value pairs,
+                          engine.QueryValue("SELECT count(*) FROM bureau_pairs"));
   stats.pairs = std::get<int64_t>(pairs);
   stats.fetched = static_cast<int64_t>(missing.rows());
   stats.cached = stats.pairs - stats.fetched;
@@ -73,10 +73,18 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
     for (size_t i = 0; i < scores.size(); ++i) {
       const BureauScore& s = scores[i];
       switch (s.status) {
-        case BureauStatus::kFound: ++stats.found; break;
-        case BureauStatus::kNotFound: ++stats.not_found; break;
-        case BureauStatus::kInconsistent: ++stats.inconsistent; break;
-        case BureauStatus::kUnavailable: ++stats.unavailable; break;
+        case BureauStatus::kFound:
+          ++stats.found;
+          break;
+        case BureauStatus::kNotFound:
+          ++stats.not_found;
+          break;
+        case BureauStatus::kInconsistent:
+          ++stats.inconsistent;
+          break;
+        case BureauStatus::kUnavailable:
+          ++stats.unavailable;
+          break;
       }
       out->AppendText(tokens[i]);
       out->AppendText(day);
@@ -99,8 +107,7 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
       "       CASE WHEN b.status IS NOT NULL THEN b.score_date END AS bureau_as_of "
       "FROM stage_requests s LEFT JOIN b "
       "ON b.customer_token = s.customer_token AND b.score_date = s.request_date"));
-  stats.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return stats;
 }
 

@@ -20,9 +20,9 @@
 namespace lastro::batch {
 
 struct EnrichStats {
-  int64_t pairs = 0;       // distinct (customer, day) needing a score
-  int64_t cached = 0;      // answered from bronze/bureau_scores
-  int64_t fetched = 0;     // asked to the bureau in this run
+  int64_t pairs = 0;    // distinct (customer, day) needing a score
+  int64_t cached = 0;   // answered from bronze/bureau_scores
+  int64_t fetched = 0;  // asked to the bureau in this run
   int64_t found = 0, not_found = 0, inconsistent = 0, unavailable = 0;
   int64_t calls = 0, retries = 0;
   double seconds = 0;

@@ -16,15 +16,33 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-const std::vector<std::string> kRequestColumns = {
-    "id",         "customer_id", "amount_cents", "term_months", "purpose",    "channel",
-    "declared_income_cents", "status", "version", "created_at",  "updated_at", "decided_at"};
+const std::vector<std::string> kRequestColumns = {"id",
+                                                  "customer_id",
+                                                  "amount_cents",
+                                                  "term_months",
+                                                  "purpose",
+                                                  "channel",
+                                                  "declared_income_cents",
+                                                  "status",
+                                                  "version",
+                                                  "created_at",
+                                                  "updated_at",
+                                                  "decided_at"};
 
-const std::vector<std::string> kDecisionColumns = {
-    "request_id",   "decision",          "score",         "risk_band",
-    "probability_of_default", "reason_codes", "provider_reason_codes", "first_time_customer",
-    "provider_ref", "provider_model_version", "policy_version", "attempts",
-    "provider_latency_ms", "decided_at"};
+const std::vector<std::string> kDecisionColumns = {"request_id",
+                                                   "decision",
+                                                   "score",
+                                                   "risk_band",
+                                                   "probability_of_default",
+                                                   "reason_codes",
+                                                   "provider_reason_codes",
+                                                   "first_time_customer",
+                                                   "provider_ref",
+                                                   "provider_model_version",
+                                                   "policy_version",
+                                                   "attempts",
+                                                   "provider_latency_ms",
+                                                   "decided_at"};
 
 // Decision columns as selected: arrays as JSON so DuckDB parses them without guessing.
 std::string DecisionSelect() {
@@ -121,10 +139,10 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
     log::Warn("batch.replica_dsn points to a server that is not in recovery (a primary)");
   }
   if (out.replica_lag_s && *out.replica_lag_s > options.max_replica_lag_s) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the replica is ", static_cast<int64_t>(*out.replica_lag_s),
-        " s behind the primary (batch.max_replica_lag_s = ", options.max_replica_lag_s,
-        "): its data would be stale; retry when it catches up"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the replica is ", static_cast<int64_t>(*out.replica_lag_s),
+                     " s behind the primary (batch.max_replica_lag_s = ", options.max_replica_lag_s,
+                     "): its data would be stale; retry when it catches up"));
   }
 
   // One snapshot for all three tables; never wait on a lock for long.
@@ -134,10 +152,9 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
                               options.statement_timeout_ms, "; SET LOCAL lock_timeout = ",
                               options.lock_timeout_ms, "; SET LOCAL TimeZone = 'UTC'"))
           .status());
-  LASTRO_ASSIGN_OR_RETURN(
-      pg::Result snap,
-      conn->Exec("SELECT pg_current_snapshot()::text, to_char(now(), "
-                 "'YYYY-MM-DD HH24:MI:SS.US')"));
+  LASTRO_ASSIGN_OR_RETURN(pg::Result snap,
+                          conn->Exec("SELECT pg_current_snapshot()::text, to_char(now(), "
+                                     "'YYYY-MM-DD HH24:MI:SS.US')"));
   out.snapshot = std::string(snap.Get(0, 0));
   out.snapshot_time = std::string(snap.Get(0, 1));
 
@@ -147,12 +164,12 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
   LASTRO_RETURN_IF_ERROR(engine.Execute(CreateTextTable("raw_requests", kRequestColumns)));
   std::vector<std::string> rcols;
   for (const std::string& c : kRequestColumns) rcols.push_back("r." + c);
-  LASTRO_RETURN_IF_ERROR(CopyInto(
-      *conn,
-      absl::StrCat("COPY (SELECT ", absl::StrJoin(rcols, ", "), " FROM credit_requests r WHERE ",
-                   pred, ") TO STDOUT"),
-      engine, "raw_requests", kRequestColumns.size(), throttle, "extract requests", progress,
-      &out.requests, AppendFields));
+  LASTRO_RETURN_IF_ERROR(
+      CopyInto(*conn,
+               absl::StrCat("COPY (SELECT ", absl::StrJoin(rcols, ", "),
+                            " FROM credit_requests r WHERE ", pred, ") TO STDOUT"),
+               engine, "raw_requests", kRequestColumns.size(), throttle, "extract requests",
+               progress, &out.requests, AppendFields));
 
   LASTRO_RETURN_IF_ERROR(engine.Execute(CreateTextTable("raw_decisions", kDecisionColumns)));
   LASTRO_RETURN_IF_ERROR(CopyInto(

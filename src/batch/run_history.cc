@@ -83,7 +83,8 @@ StatusOr<std::vector<RunSummary>> ListRuns(const fs::path& lake_root, size_t lim
       auto j = ReadJsonFile(manifest);
       auto m = j.ok() ? RunManifest::FromJson(*j) : StatusOr<RunManifest>(j.status());
       if (!m.ok()) {
-        log::Warn("unreadable run manifest", {{"run_id", id}, {"error", std::string(m.status().message())}});
+        log::Warn("unreadable run manifest",
+                  {{"run_id", id}, {"error", std::string(m.status().message())}});
         continue;
       }
       r.state = std::string(RunStateName(m->state));
@@ -108,7 +109,8 @@ StatusOr<std::vector<RunSummary>> ListRuns(const fs::path& lake_root, size_t lim
         r.batch_to = (*j)["batch_dates"].value("to", "");
       }
       r.state = ProcessAlive(j->value("pid", int64_t{0})) ? "RUNNING" : "ABANDONED";
-      if (auto a = ParseInstant(r.started_at)) r.duration_s = absl::ToDoubleSeconds(absl::Now() - *a);
+      if (auto a = ParseInstant(r.started_at))
+        r.duration_s = absl::ToDoubleSeconds(absl::Now() - *a);
     }
     out.push_back(std::move(r));
   }
@@ -118,17 +120,19 @@ StatusOr<std::vector<RunSummary>> ListRuns(const fs::path& lake_root, size_t lim
 std::string FormatRuns(const LakeState& state, const std::vector<RunSummary>& runs) {
   std::string out = fmt::format(
       "watermark: {}   last good run: {} ({})\n\n",
-      state.watermark ? absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", *state.watermark, absl::UTCTimeZone())
-                      : "none (the next incremental run extracts everything)",
+      state.watermark
+          ? absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", *state.watermark, absl::UTCTimeZone())
+          : "none (the next incremental run extracts everything)",
       state.last_run_id.empty() ? "none" : state.last_run_id,
       state.last_batch_date.empty() ? "-" : state.last_batch_date);
   out += fmt::format("{:<36}  {:<9}  {:<11}  {:<21}  {:>9}  {:>10}  {:>10}  {:>11}\n", "run id",
                      "state", "mode", "dates", "seconds", "extracted", "published", "quarantined");
   for (const RunSummary& r : runs) {
-    std::string dates = r.batch_from == r.batch_to ? r.batch_from : r.batch_from + ".." + r.batch_to;
-    out += fmt::format("{:<36}  {:<9}  {:<11}  {:<21}  {:>9.1f}  {:>10}  {:>10}  {:>11}\n",
-                       r.run_id, r.state, r.mode, dates, r.duration_s, r.extracted, r.published,
-                       r.quarantined);
+    std::string dates =
+        r.batch_from == r.batch_to ? r.batch_from : r.batch_from + ".." + r.batch_to;
+    out +=
+        fmt::format("{:<36}  {:<9}  {:<11}  {:<21}  {:>9.1f}  {:>10}  {:>10}  {:>11}\n", r.run_id,
+                    r.state, r.mode, dates, r.duration_s, r.extracted, r.published, r.quarantined);
     if (!r.error.empty()) out += fmt::format("    error: {}\n", r.error.substr(0, 300));
   }
   if (runs.empty()) out += "(no runs yet)\n";

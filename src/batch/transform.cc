@@ -10,23 +10,38 @@ namespace lastro::batch {
 using lake::SqlString;
 
 const std::vector<std::string>& SilverRequestColumns() {
-  static const std::vector<std::string> kColumns = {
-      "request_id",      "customer_id",
-      "customer_token",  "amount_cents",
-      "term_months",     "purpose",
-      "channel",         "declared_income_cents",
-      "status",          "version",
-      "created_at",      "updated_at",
-      "decided_at",      "decision",
-      "risk_score",      "risk_band",
-      "probability_of_default", "reason_codes",
-      "provider_reason_codes", "first_time_customer",
-      "provider_ref",    "provider_model_version",
-      "policy_version",  "attempts",
-      "provider_latency_ms", "customer_state",
-      "customer_acquisition_channel", "customer_birth_year",
-      "bureau_score",    "bureau_status",
-      "bureau_as_of",    "run_id"};
+  static const std::vector<std::string> kColumns = {"request_id",
+                                                    "customer_id",
+                                                    "customer_token",
+                                                    "amount_cents",
+                                                    "term_months",
+                                                    "purpose",
+                                                    "channel",
+                                                    "declared_income_cents",
+                                                    "status",
+                                                    "version",
+                                                    "created_at",
+                                                    "updated_at",
+                                                    "decided_at",
+                                                    "decision",
+                                                    "risk_score",
+                                                    "risk_band",
+                                                    "probability_of_default",
+                                                    "reason_codes",
+                                                    "provider_reason_codes",
+                                                    "first_time_customer",
+                                                    "provider_ref",
+                                                    "provider_model_version",
+                                                    "policy_version",
+                                                    "attempts",
+                                                    "provider_latency_ms",
+                                                    "customer_state",
+                                                    "customer_acquisition_channel",
+                                                    "customer_birth_year",
+                                                    "bureau_score",
+                                                    "bureau_status",
+                                                    "bureau_as_of",
+                                                    "run_id"};
   return kColumns;
 }
 
@@ -41,7 +56,8 @@ Status BuildStage(lake::Engine& engine, const std::string& timezone) {
   // request_date: the local day of created_at. ICU's time zone conversion is ~5x the
   // cost of the rest of the transform per row, so it runs once per distinct UTC hour
   // (zone offsets change only on whole hours) and rows join the hour's offset.
-  std::string sql = absl::StrCat(R"sql(
+  std::string sql =
+      absl::StrCat(R"sql(
 CREATE OR REPLACE TABLE stage_requests AS
 WITH req AS (
   SELECT TRY_CAST(id AS BIGINT) AS request_id,
@@ -59,7 +75,7 @@ WITH req AS (
 ),
 hours AS (SELECT DISTINCT date_trunc('hour', created_at) AS h FROM req WHERE created_at IS NOT NULL),
 offsets AS (SELECT h, timezone()sql",
-                                 SqlString(timezone), R"sql(, h::TIMESTAMPTZ) - h AS off FROM hours),
+                   SqlString(timezone), R"sql(, h::TIMESTAMPTZ) - h AS off FROM hours),
 dec AS (
   SELECT TRY_CAST(request_id AS BIGINT) AS request_id, decision,
          TRY_CAST(score AS INTEGER) AS risk_score, risk_band,
@@ -104,13 +120,13 @@ FROM raw_customers;
 }
 
 Status SelectGood(lake::Engine& engine, const std::string& quarantine_relation) {
-  return engine.Execute(absl::StrCat(
-      "CREATE OR REPLACE TABLE good_requests AS SELECT * FROM candidate_requests c "
-      "WHERE NOT EXISTS (SELECT 1 FROM ",
-      quarantine_relation,
-      " q WHERE q.severity = 'error' AND q.table_name = 'credit_requests' "
-      "AND q.record_key = CAST(c.request_id AS VARCHAR))"
-      " AND c.request_id IS NOT NULL"));
+  return engine.Execute(
+      absl::StrCat("CREATE OR REPLACE TABLE good_requests AS SELECT * FROM candidate_requests c "
+                   "WHERE NOT EXISTS (SELECT 1 FROM ",
+                   quarantine_relation,
+                   " q WHERE q.severity = 'error' AND q.table_name = 'credit_requests' "
+                   "AND q.record_key = CAST(c.request_id AS VARCHAR))"
+                   " AND c.request_id IS NOT NULL"));
 }
 
 Status WriteParquet(lake::Engine& engine, const std::string& select, const std::string& dir,
@@ -122,7 +138,8 @@ Status WriteParquet(lake::Engine& engine, const std::string& select, const std::
     absl::StrAppend(&options, ", PARTITION_BY (", partition_by, "), FILENAME_PATTERN ",
                     SqlString(file_prefix + "-{i}"), ", OVERWRITE_OR_IGNORE");
   }
-  return engine.Execute(absl::StrCat("COPY (", select, ") TO ", SqlString(dir), " (", options, ")"));
+  return engine.Execute(
+      absl::StrCat("COPY (", select, ") TO ", SqlString(dir), " (", options, ")"));
 }
 
 Status WriteOnePartition(lake::Engine& engine, const std::string& select, const std::string& dir,
@@ -141,10 +158,9 @@ StatusOr<std::vector<std::string>> WriteSilverRequests(lake::Engine& engine,
                                                        const std::string& dir,
                                                        const std::string& run_id,
                                                        int row_group_rows) {
-  LASTRO_ASSIGN_OR_RETURN(
-      lake::QueryResult dates,
-      engine.Query("SELECT DISTINCT request_date::VARCHAR FROM good_requests "
-                   "WHERE request_date IS NOT NULL ORDER BY 1"));
+  LASTRO_ASSIGN_OR_RETURN(lake::QueryResult dates,
+                          engine.Query("SELECT DISTINCT request_date::VARCHAR FROM good_requests "
+                                       "WHERE request_date IS NOT NULL ORDER BY 1"));
   std::vector<std::string> out;
   for (size_t i = 0; i < dates.rows(); ++i) out.push_back(*dates.Text(i, 0));
   if (out.empty()) return out;
@@ -163,19 +179,18 @@ StatusOr<std::vector<std::string>> WriteSilverRequests(lake::Engine& engine,
                     ", hive_partitioning = true, union_by_name = true) "
                     "WHERE request_date IN (SELECT request_date FROM good_requests)");
   }
-  std::string merged = absl::StrCat(
-      "SELECT ", cols, ", request_date FROM (", all,
-      ") QUALIFY row_number() OVER (PARTITION BY request_id "
-      "ORDER BY version DESC NULLS LAST, updated_at DESC NULLS LAST, fresh DESC) = 1 "
-      "ORDER BY request_date, request_id");
+  std::string merged =
+      absl::StrCat("SELECT ", cols, ", request_date FROM (", all,
+                   ") QUALIFY row_number() OVER (PARTITION BY request_id "
+                   "ORDER BY version DESC NULLS LAST, updated_at DESC NULLS LAST, fresh DESC) = 1 "
+                   "ORDER BY request_date, request_id");
   LASTRO_RETURN_IF_ERROR(
       WriteParquet(engine, merged, dir, "request_date", "part-" + run_id, row_group_rows));
   return out;
 }
 
 Status WriteSilverCustomers(lake::Engine& engine, const std::string& published_glob,
-                            const std::string& dir, const std::string& run_id,
-                            int row_group_rows) {
+                            const std::string& dir, const std::string& run_id, int row_group_rows) {
   std::string cols =
       "customer_id, customer_token, state, acquisition_channel, birth_year, created_at, "
       "updated_at";
@@ -186,10 +201,10 @@ Status WriteSilverCustomers(lake::Engine& engine, const std::string& published_g
     absl::StrAppend(&all, " UNION ALL BY NAME SELECT ", cols,
                     ", run_id, 0 AS fresh FROM read_parquet(", SqlString(published_glob), ")");
   }
-  std::string merged = absl::StrCat(
-      "SELECT ", cols, ", run_id FROM (", all,
-      ") QUALIFY row_number() OVER (PARTITION BY customer_id "
-      "ORDER BY updated_at DESC NULLS LAST, fresh DESC) = 1 ORDER BY customer_id");
+  std::string merged =
+      absl::StrCat("SELECT ", cols, ", run_id FROM (", all,
+                   ") QUALIFY row_number() OVER (PARTITION BY customer_id "
+                   "ORDER BY updated_at DESC NULLS LAST, fresh DESC) = 1 ORDER BY customer_id");
   return WriteParquet(engine, merged, dir + "/part-" + run_id + ".parquet", "", "", row_group_rows);
 }
 

@@ -47,8 +47,7 @@ StatusOr<std::vector<std::string>> WriteSilverRequests(lake::Engine& engine,
 // Writes silver/customers (one file, unpartitioned): the published customers
 // updated with candidate_customers (latest updated_at per customer_id wins).
 Status WriteSilverCustomers(lake::Engine& engine, const std::string& published_glob,
-                            const std::string& dir, const std::string& run_id,
-                            int row_group_rows);
+                            const std::string& dir, const std::string& run_id, int row_group_rows);
 
 // COPY (<select>) TO <dir> as ZSTD Parquet files named <file_prefix>-<n>.parquet in
 // Hive folders of `partition_by`; with partition_by empty, `dir` is the file's path.

@@ -45,15 +45,14 @@ void RegisterBatch(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       auto manifest = batch::RunDailyBatch(config, run);
       if (tty) std::fprintf(stderr, "\r\033[K");
       LASTRO_RETURN_IF_ERROR(manifest.status());
-      nlohmann::json out = {{"run_id", manifest->run_id},
-                            {"state", batch::RunStateName(manifest->state)},
-                            {"batch_dates",
-                             {{"from", manifest->batch_date_from}, {"to", manifest->batch_date_to}}},
-                            {"extracted", manifest->counts.extracted},
-                            {"published", manifest->counts.published},
-                            {"quarantined", manifest->counts.quarantined},
-                            {"manifest", config.lake.dir + "/_runs/" + manifest->run_id +
-                                             "/manifest.json"}};
+      nlohmann::json out = {
+          {"run_id", manifest->run_id},
+          {"state", batch::RunStateName(manifest->state)},
+          {"batch_dates", {{"from", manifest->batch_date_from}, {"to", manifest->batch_date_to}}},
+          {"extracted", manifest->counts.extracted},
+          {"published", manifest->counts.published},
+          {"quarantined", manifest->counts.quarantined},
+          {"manifest", config.lake.dir + "/_runs/" + manifest->run_id + "/manifest.json"}};
       std::printf("%s\n", out.dump().c_str());
       return absl::OkStatus();
     };

@@ -1,7 +1,6 @@
 // `lastro lake ...`: tools over the lake's files. Each subcommand has its own
 // Add*Command function below; RegisterLake wires them under `lake`.
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "batch/lineage.h"
@@ -57,15 +56,14 @@ void AddCompactCommand(CLI::App& lake_cmd, GlobalFlags& flags, int& exit_code) {
   compact->callback([&] {
     auto run = [&]() -> Status {
       LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
-      LASTRO_ASSIGN_OR_RETURN(
-          std::vector<lake::CompactedTable> report,
-          lake::Compact({.lake_dir = config.lake.dir,
-                         .version = batch::NewRunId(),
-                         .tables = tables,
-                         .dry_run = dry_run,
-                         .keep_versions = config.lake.keep_versions,
-                         .row_group_rows = config.lake.row_group_rows,
-                         .engine = EngineOptionsFrom(config)}));
+      LASTRO_ASSIGN_OR_RETURN(std::vector<lake::CompactedTable> report,
+                              lake::Compact({.lake_dir = config.lake.dir,
+                                             .version = batch::NewRunId(),
+                                             .tables = tables,
+                                             .dry_run = dry_run,
+                                             .keep_versions = config.lake.keep_versions,
+                                             .row_group_rows = config.lake.row_group_rows,
+                                             .engine = EngineOptionsFrom(config)}));
       nlohmann::json out = nlohmann::json::array();
       for (const lake::CompactedTable& t : report) {
         out.push_back({{"table", t.table},

@@ -80,16 +80,16 @@ struct LakeConfig {
 
 // The daily batch (docs/batch.md).
 struct BatchConfig {
-  std::string replica_dsn;                 // LASTRO_REPLICA_DSN; empty = read pg.dsn
-  int statement_timeout_ms = 900000;       // per extract statement
-  int lock_timeout_ms = 2000;              // never queue behind the app's DDL
-  double max_rows_per_s = 0;               // extract throttle; 0 = unthrottled
-  int overlap_minutes = 60;                // re-read window before the watermark
-  int max_replica_lag_s = 300;             // a lagging replica fails the run
+  std::string replica_dsn;            // LASTRO_REPLICA_DSN; empty = read pg.dsn
+  int statement_timeout_ms = 900000;  // per extract statement
+  int lock_timeout_ms = 2000;         // never queue behind the app's DDL
+  double max_rows_per_s = 0;          // extract throttle; 0 = unthrottled
+  int overlap_minutes = 60;           // re-read window before the watermark
+  int max_replica_lag_s = 300;        // a lagging replica fails the run
   std::string quality_rules = "config/quality.toml";
-  std::string token_key;                   // LASTRO_TOKEN_KEY: CPF tokenisation key (secret)
+  std::string token_key;                       // LASTRO_TOKEN_KEY: CPF tokenisation key (secret)
   std::string timezone = "America/Sao_Paulo";  // business day of request_date
-  bool include_contact_pii = false;        // names/emails into bronze (never silver)
+  bool include_contact_pii = false;            // names/emails into bronze (never silver)
 };
 
 // The credit-bureau batch API (docs/batch.md), with the risk client's resilience.
@@ -114,7 +114,7 @@ struct BureauConfig {
 
 // OpenLineage events (docs/batch.md#lineage).
 struct LineageConfig {
-  std::string endpoint;              // LASTRO_LINEAGE_URL: POST events here too; empty = files only
+  std::string endpoint;  // LASTRO_LINEAGE_URL: POST events here too; empty = files only
   std::string job_namespace = "lastro";
   int timeout_ms = 5000;
 };

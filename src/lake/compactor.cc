@@ -37,7 +37,8 @@ StatusOr<std::vector<CompactedTable>> Compact(const CompactOptions& options) {
   LASTRO_ASSIGN_OR_RETURN(LakeLock lock,
                           LakeLock::Acquire(store.root(), "lake compact " + options.version));
   LASTRO_RETURN_IF_ERROR(store.CleanStaging());
-  std::vector<std::string> tables = options.tables.empty() ? PublishedTables(store) : options.tables;
+  std::vector<std::string> tables =
+      options.tables.empty() ? PublishedTables(store) : options.tables;
   LASTRO_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options.engine));
 
   TableTransaction tx(store, options.version);
@@ -54,7 +55,8 @@ StatusOr<std::vector<CompactedTable>> Compact(const CompactOptions& options) {
     }
     LASTRO_ASSIGN_OR_RETURN(std::vector<DataFile> files, store.Files(zone, table));
     std::map<std::string, std::vector<DataFile>> by_partition;
-    for (const DataFile& f : files) by_partition[fs::path(f.path).parent_path().string()].push_back(f);
+    for (const DataFile& f : files)
+      by_partition[fs::path(f.path).parent_path().string()].push_back(f);
 
     CompactedTable report{.table = name};
     fs::path staged;
@@ -68,10 +70,10 @@ StatusOr<std::vector<CompactedTable>> Compact(const CompactOptions& options) {
         paths.push_back(SqlString((store.TablePath(zone, table) / f.path).string()));
       }
       std::string list = absl::StrCat("[", absl::StrJoin(paths, ", "), "]");
-      LASTRO_ASSIGN_OR_RETURN(Value rows,
-                              engine->QueryValue(absl::StrCat(
-                                  "SELECT count(*) FROM read_parquet(", list,
-                                  ", hive_partitioning = false, union_by_name = true)")));
+      LASTRO_ASSIGN_OR_RETURN(
+          Value rows,
+          engine->QueryValue(absl::StrCat("SELECT count(*) FROM read_parquet(", list,
+                                          ", hive_partitioning = false, union_by_name = true)")));
       report.rows += std::get<int64_t>(rows);
       if (options.dry_run) continue;
       if (staged.empty()) {

@@ -15,7 +15,7 @@ namespace lastro::lake {
 
 struct CompactOptions {
   std::string lake_dir;
-  std::string version;  // the new versions' id: unique, time-sortable (a run id)
+  std::string version;              // the new versions' id: unique, time-sortable (a run id)
   std::vector<std::string> tables;  // "zone/table"; empty = every published table
   bool dry_run = false;             // report what would be rewritten, change nothing
   int keep_versions = 3;

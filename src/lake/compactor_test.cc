@@ -42,10 +42,11 @@ class CompactorTest : public ::testing::Test {
   }
 
   std::string Digest() {
-    auto r = engine_->Query("SELECT count(*)::VARCHAR || ':' || sum(hash(run, id, day))::VARCHAR FROM "
-                            "read_parquet(" +
-                            SqlString((store_->TablePath("quality", "results") / "*/*.parquet").string()) +
-                            ", hive_partitioning = true)");
+    auto r = engine_->Query(
+        "SELECT count(*)::VARCHAR || ':' || sum(hash(run, id, day))::VARCHAR FROM "
+        "read_parquet(" +
+        SqlString((store_->TablePath("quality", "results") / "*/*.parquet").string()) +
+        ", hive_partitioning = true)");
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r->Text(0, 0) : "";
   }

@@ -89,7 +89,8 @@ StatusOr<LakeLock> LakeLock::Acquire(const fs::path& root, const std::string& ho
   fs::path path = root / kRunsDir / "lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("cannot open ", path.string(), ": ", strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot open ", path.string(), ": ", strerror(errno)));
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     char buf[512] = {0};
@@ -97,9 +98,8 @@ StatusOr<LakeLock> LakeLock::Acquire(const fs::path& root, const std::string& ho
     ::close(fd);
     std::string who = n > 0 ? std::string(buf, n) : "another process";
     while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
-    return absl::AbortedError(
-        absl::StrCat("the lake ", root.string(), " is locked by ", who,
-                     "; wait for it to finish (runs never overlap)"));
+    return absl::AbortedError(absl::StrCat("the lake ", root.string(), " is locked by ", who,
+                                           "; wait for it to finish (runs never overlap)"));
   }
   char when[32];
   std::time_t now = std::time(nullptr);

@@ -33,9 +33,8 @@ class TableStoreTest : public ::testing::Test {
   void WriteDays(const fs::path& dir, int first, int days, int rows_per_day, int tag,
                  const std::string& file_tag) {
     std::string sql =
-        "COPY (SELECT i AS id, " + std::to_string(tag) +
-        " AS tag, DATE '2026-11-01' + (" + std::to_string(first) + " + i % " +
-        std::to_string(days) + ")::INTEGER AS day FROM range(" +
+        "COPY (SELECT i AS id, " + std::to_string(tag) + " AS tag, DATE '2026-11-01' + (" +
+        std::to_string(first) + " + i % " + std::to_string(days) + ")::INTEGER AS day FROM range(" +
         std::to_string(rows_per_day * days) + ") t(i)) TO " + SqlString(dir.string()) +
         " (FORMAT parquet, PARTITION_BY (day), FILENAME_PATTERN " + SqlString(file_tag + "-{i}") +
         ", OVERWRITE_OR_IGNORE)";
@@ -45,9 +44,10 @@ class TableStoreTest : public ::testing::Test {
   // day -> (rows, max tag) as the published table reads.
   std::map<std::string, std::pair<int64_t, int64_t>> Read(const std::string& table) {
     std::map<std::string, std::pair<int64_t, int64_t>> out;
-    auto r = engine_->Query("SELECT day::VARCHAR, count(*), max(tag) FROM read_parquet(" +
-                            SqlString((store_->TablePath("silver", table) / "*/*.parquet").string()) +
-                            ", hive_partitioning = true) GROUP BY 1 ORDER BY 1");
+    auto r =
+        engine_->Query("SELECT day::VARCHAR, count(*), max(tag) FROM read_parquet(" +
+                       SqlString((store_->TablePath("silver", table) / "*/*.parquet").string()) +
+                       ", hive_partitioning = true) GROUP BY 1 ORDER BY 1");
     EXPECT_TRUE(r.ok()) << r.status();
     if (!r.ok()) return out;
     for (size_t i = 0; i < r->rows(); ++i) out[*r->Text(i, 0)] = {*r->Int(i, 1), *r->Int(i, 2)};

@@ -25,7 +25,8 @@ std::set<int64_t> ChangedIds(const nlohmann::json& report) {
   return out;
 }
 
-TEST(BacktestTest, CurrentRulesReproduceTheStreamsDecisionsAndAStricterRuleChangesExactlyItsRequests) {
+TEST(BacktestTest,
+     CurrentRulesReproduceTheStreamsDecisionsAndAStricterRuleChangesExactlyItsRequests) {
   auto stream = StreamHarness::Create({.name = "backtest"});
   ASSERT_TRUE(stream.ok()) << stream.status();
   StreamHarness& s = **stream;
@@ -54,8 +55,8 @@ TEST(BacktestTest, CurrentRulesReproduceTheStreamsDecisionsAndAStricterRuleChang
 
   const char* src = std::getenv("LASTRO_SOURCE_DIR");
   std::string policy = std::string(src ? src : ".") + "/config/policy.toml";
-  CommandResult same = b.Lastro({"policy", "backtest", "--rules", policy, "--from", from, "--to",
-                                 to, "--format", "json"});
+  CommandResult same = b.Lastro(
+      {"policy", "backtest", "--rules", policy, "--from", from, "--to", to, "--format", "json"});
   ASSERT_EQ(same.exit_code, 0) << same.err;
   auto report = nlohmann::json::parse(same.out, nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << same.out;

@@ -50,10 +50,9 @@ StatusOr<std::unique_ptr<BatchHarness>> BatchHarness::Create(const BatchHarnessO
 
   // A bureau that answers late now and then (retried) and sometimes unknown.
   LASTRO_ASSIGN_OR_RETURN(
-      h->bureau_,
-      Subprocess::Start({LastroBin(), "sim", "bureau", "--port", "0", "--late-rate", "0.05",
-                         "--late-ms", "400", "--latency-ms", "2"},
-                        {}, h->dir_ + "/bureau"));
+      h->bureau_, Subprocess::Start({LastroBin(), "sim", "bureau", "--port", "0", "--late-rate",
+                                     "0.05", "--late-ms", "400", "--latency-ms", "2"},
+                                    {}, h->dir_ + "/bureau"));
   if (!h->bureau_->WaitForOutput("\"listening\"", std::chrono::seconds(10))) {
     return absl::UnavailableError("bureau simulator did not start: " + h->bureau_->Stderr());
   }
@@ -62,11 +61,12 @@ StatusOr<std::unique_ptr<BatchHarness>> BatchHarness::Create(const BatchHarnessO
   if (!std::regex_search(out, m, std::regex(R"re("listening":"([^"]+)")re"))) {
     return absl::InternalError("bureau simulator printed no address: " + out);
   }
-  std::string rules = options.quality_rules.empty() ? SourceDir() + "/config/quality.toml"
-                                                    : options.quality_rules;
+  std::string rules =
+      options.quality_rules.empty() ? SourceDir() + "/config/quality.toml" : options.quality_rules;
   h->config_ = h->dir_ + "/lastro.toml";
   std::ofstream(h->config_) << "[pg]\ndsn = \"" << h->dsn_ << "\"\n"
-                            << "[lake]\ndir = \"" << h->lake_dir_ << "\"\nmemory_limit = \"512MB\"\n"
+                            << "[lake]\ndir = \"" << h->lake_dir_
+                            << "\"\nmemory_limit = \"512MB\"\n"
                             << "[batch]\nquality_rules = \"" << rules << "\"\n"
                             << options.batch_settings << "\n"
                             << "[bureau]\nurl = \"http://" << m[1].str() << "\"\n"
@@ -99,7 +99,8 @@ Status BatchHarness::Seed(int64_t requests, int64_t customers, int days) {
               "INSERT INTO credit_requests (customer_id, amount_cents, term_months, purpose, "
               "channel, declared_income_cents, status, version, created_at, updated_at, "
               "decided_at) "
-              "SELECT (SELECT min(id) FROM customers) + i % ", customers,
+              "SELECT (SELECT min(id) FROM customers) + i % ",
+              customers,
               ", 100000 + (i * 37) % 5000000, 6 + i % 48, "
               "(ARRAY['personal','debt_consolidation','vehicle','home_improvement','education',"
               "'business','medical','other'])[1 + i % 8], "
@@ -120,13 +121,14 @@ Status BatchHarness::Seed(int64_t requests, int64_t customers, int days) {
               "[1 + i % 10] AS status) s"))
           .status());
   return conn_
-      ->Exec("INSERT INTO credit_decisions (request_id, decision, score, risk_band, "
-             "probability_of_default, reason_codes, provider_reason_codes, first_time_customer, "
-             "provider_ref, provider_model_version, policy_version, attempts, "
-             "provider_latency_ms, decided_at) "
-             "SELECT id, status, (id * 7) % 1001, 'B', 0.05, ARRAY['DEFAULT_APPROVED'], "
-             "ARRAY['STABLE_INCOME'], false, 'ref-' || id, 'sim-1', 'seed', 1, 12.5, decided_at "
-             "FROM credit_requests WHERE status <> 'PENDING'; ANALYZE")
+      ->Exec(
+          "INSERT INTO credit_decisions (request_id, decision, score, risk_band, "
+          "probability_of_default, reason_codes, provider_reason_codes, first_time_customer, "
+          "provider_ref, provider_model_version, policy_version, attempts, "
+          "provider_latency_ms, decided_at) "
+          "SELECT id, status, (id * 7) % 1001, 'B', 0.05, ARRAY['DEFAULT_APPROVED'], "
+          "ARRAY['STABLE_INCOME'], false, 'ref-' || id, 'sim-1', 'seed', 1, 12.5, decided_at "
+          "FROM credit_requests WHERE status <> 'PENDING'; ANALYZE")
       .status();
 }
 
@@ -163,7 +165,8 @@ StatusOr<std::unique_ptr<Subprocess>> BatchHarness::StartLastro(
 
 StatusOr<lake::QueryResult> BatchHarness::Lake(const std::string& sql) {
   std::string views;
-  for (const auto& [view, path, glob] : std::vector<std::tuple<std::string, std::string, std::string>>{
+  for (const auto& [view, path, glob] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
            {"silver_requests", "silver/credit_requests", "*/*.parquet"},
            {"silver_customers", "silver/customers", "*.parquet"},
            {"quarantine", "quarantine/credit_requests", "*/*.parquet"},
@@ -196,10 +199,10 @@ std::map<std::string, int64_t> BatchHarness::SilverCountsByDay() {
 
 std::map<std::string, int64_t> BatchHarness::PgCountsByDay(const std::string& where) {
   std::map<std::string, int64_t> out;
-  auto r = conn_->Exec(absl::StrCat(
-      "SELECT (created_at AT TIME ZONE 'America/Sao_Paulo')::date::text, count(*) "
-      "FROM credit_requests WHERE ",
-      where, " GROUP BY 1"));
+  auto r = conn_->Exec(
+      absl::StrCat("SELECT (created_at AT TIME ZONE 'America/Sao_Paulo')::date::text, count(*) "
+                   "FROM credit_requests WHERE ",
+                   where, " GROUP BY 1"));
   if (!r.ok()) return out;
   for (int i = 0; i < r->rows(); ++i) out[std::string(r->Get(i, 0))] = r->GetInt(i, 1);
   return out;

@@ -18,9 +18,9 @@ namespace lastro::testing {
 
 struct BatchHarnessOptions {
   std::string name;
-  std::string extra_toml;  // appended to the generated config
-  std::string pg_dsn;      // reuse this database instead of a fresh one
-  std::string quality_rules;  // rules file; default: the repository's config/quality.toml
+  std::string extra_toml;      // appended to the generated config
+  std::string pg_dsn;          // reuse this database instead of a fresh one
+  std::string quality_rules;   // rules file; default: the repository's config/quality.toml
   std::string batch_settings;  // extra "key = value" lines for the [batch] section
 };
 

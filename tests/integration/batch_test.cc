@@ -89,10 +89,10 @@ TEST_F(BatchTest, SevenDaysInSilverEqualPostgresPerDayAndARerunIsIdempotent) {
   }
 
   // A late update to one old request rewrites only its partition.
-  auto before = h->Lake(
-      "SELECT request_date::VARCHAR, min(filename) FROM read_parquet('" + h->lake_dir() +
-      "/silver/credit_requests/*/*.parquet', hive_partitioning = true, filename = true) "
-      "GROUP BY 1 ORDER BY 1");
+  auto before =
+      h->Lake("SELECT request_date::VARCHAR, min(filename) FROM read_parquet('" + h->lake_dir() +
+              "/silver/credit_requests/*/*.parquet', hive_partitioning = true, filename = true) "
+              "GROUP BY 1 ORDER BY 1");
   ASSERT_TRUE(before.ok()) << before.status();
   ASSERT_TRUE(h->PgExec("UPDATE credit_requests SET status = 'APPROVED', version = version + 1, "
                         "updated_at = now() WHERE id = (SELECT min(id) FROM credit_requests "
@@ -101,10 +101,10 @@ TEST_F(BatchTest, SevenDaysInSilverEqualPostgresPerDayAndARerunIsIdempotent) {
                   .ok());
   CommandResult late = h->Lastro({"batch", "run", "--date", "2026-11-07"});
   ASSERT_EQ(late.exit_code, 0) << late.err;
-  auto after = h->Lake(
-      "SELECT request_date::VARCHAR, min(filename) FROM read_parquet('" + h->lake_dir() +
-      "/silver/credit_requests/*/*.parquet', hive_partitioning = true, filename = true) "
-      "GROUP BY 1 ORDER BY 1");
+  auto after =
+      h->Lake("SELECT request_date::VARCHAR, min(filename) FROM read_parquet('" + h->lake_dir() +
+              "/silver/credit_requests/*/*.parquet', hive_partitioning = true, filename = true) "
+              "GROUP BY 1 ORDER BY 1");
   ASSERT_TRUE(after.ok());
   ASSERT_EQ(after->rows(), before->rows());
   // Rewritten: the updated request's day, and the last day, which the overlap window
@@ -115,8 +115,8 @@ TEST_F(BatchTest, SevenDaysInSilverEqualPostgresPerDayAndARerunIsIdempotent) {
     EXPECT_EQ(changed, day == "2026-11-02" || day == "2026-11-07") << day;
   }
   EXPECT_EQ(h->SilverCountsByDay(), pg);
-  auto updated = h->Lake(
-      "SELECT count(*) FROM silver_requests WHERE status = 'APPROVED' AND version = 3");
+  auto updated =
+      h->Lake("SELECT count(*) FROM silver_requests WHERE status = 'APPROVED' AND version = 3");
   ASSERT_TRUE(updated.ok());
   EXPECT_EQ(updated->Int(0, 0), 1);
 
@@ -125,8 +125,8 @@ TEST_F(BatchTest, SevenDaysInSilverEqualPostgresPerDayAndARerunIsIdempotent) {
   ASSERT_EQ(m["state"], "SUCCEEDED");
   int checked = 0;
   for (const auto& out : m["outputs"]) {
-    fs::path root = fs::path(h->lake_dir()) / out["zone"].get<std::string>() /
-                    out["table"].get<std::string>();
+    fs::path root =
+        fs::path(h->lake_dir()) / out["zone"].get<std::string>() / out["table"].get<std::string>();
     for (const auto& f : out["files"]) {
       fs::path file = root / f["path"].get<std::string>();
       auto sha = batch::Sha256File(file);
@@ -171,7 +171,8 @@ TEST_F(BatchTest, BadRowsAreQuarantinedWithReasonsAndGoodRowsStillPublish) {
       (9000003, 77777777, 50000, 12, 'personal', 'web', 'PENDING', '2026-11-03 10:00-03', '2026-11-03 10:00-03'),
       (9000004, 900001, 50000, 12, 'personal', 'web', 'PENDING', '2026-11-03 10:00-03', '2026-11-03 10:00-03'),
       (9000005, 1, 50000, 12, 'personal', 'web', 'PENDING', NULL, '2026-11-03 10:00-03');
-  )sql").ok());
+  )sql")
+                  .ok());
 
   CommandResult r = h->Lastro({"batch", "run", "--date", "2026-11-07"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -222,7 +223,8 @@ TEST_F(BatchTest, AnErrorBreachExitsNonZeroAndPublishesNothing) {
   auto versions = [&] {
     std::set<std::string> out;
     for (const auto& e : fs::recursive_directory_iterator(h->lake_dir())) {
-      if (e.is_symlink()) out.insert(e.path().string() + "->" + fs::read_symlink(e.path()).string());
+      if (e.is_symlink())
+        out.insert(e.path().string() + "->" + fs::read_symlink(e.path()).string());
     }
     return out;
   };
@@ -251,7 +253,6 @@ TEST_F(BatchTest, AnErrorBreachExitsNonZeroAndPublishesNothing) {
   EXPECT_TRUE(fail_event);
 }
 
-
 // The published tables as "zone/table -> version".
 std::map<std::string, std::string> Versions(const BatchHarness& h) {
   std::map<std::string, std::string> out;
@@ -259,8 +260,9 @@ std::map<std::string, std::string> Versions(const BatchHarness& h) {
     std::string z = zone.path().filename().string();
     if (!zone.is_directory() || z.starts_with("_")) continue;
     for (const auto& t : fs::directory_iterator(zone.path())) {
-      if (t.is_symlink()) out[z + "/" + t.path().filename().string()] =
-          fs::read_symlink(t.path()).filename().string();
+      if (t.is_symlink())
+        out[z + "/" + t.path().filename().string()] =
+            fs::read_symlink(t.path()).filename().string();
     }
   }
   return out;
@@ -278,15 +280,16 @@ TEST_F(BatchTest, ASigkilledRunLeavesTheLakeReadableAndTheNextRunRepairsIt) {
                   .ok());
 
   // Killed half-way through publishing: bronze and quarantine swapped, silver not.
-  CommandResult killed = h->Lastro({"batch", "run", "--date", "2026-11-07"},
-                                   {{"LASTRO_FAULT_KILL_AFTER_PUBLISH", "quarantine/credit_requests"}});
+  CommandResult killed =
+      h->Lastro({"batch", "run", "--date", "2026-11-07"},
+                {{"LASTRO_FAULT_KILL_AFTER_PUBLISH", "quarantine/credit_requests"}});
   EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.err;
   auto after_kill = Versions(*h);
   EXPECT_EQ(after_kill["silver/credit_requests"], before["silver/credit_requests"]);
   EXPECT_NE(after_kill["quarantine/credit_requests"], before["quarantine/credit_requests"]);
   EXPECT_EQ(h->SilverDigest(), digest) << "silver must still be the previous complete version";
-  for (const char* view : {"silver_requests", "silver_customers", "quarantine", "quality",
-                           "bronze_requests"}) {
+  for (const char* view :
+       {"silver_requests", "silver_customers", "quarantine", "quality", "bronze_requests"}) {
     EXPECT_TRUE(h->Lake(std::string("SELECT count(*) FROM ") + view).ok()) << view;
   }
   CommandResult status = h->Lastro({"batch", "status", "--json"});
@@ -306,7 +309,8 @@ TEST_F(BatchTest, ASigkilledRunLeavesTheLakeReadableAndTheNextRunRepairsIt) {
                                    h->dir() + "/slow.toml", "--no-enrich"},
                                   BatchEnv(), h->dir() + "/slow");
   ASSERT_TRUE(runner.ok());
-  ASSERT_TRUE(WaitFor([&] { return (*runner)->Stderr().find("\"phase\":\"extract\"") != std::string::npos; }, 20s));
+  ASSERT_TRUE(WaitFor(
+      [&] { return (*runner)->Stderr().find("\"phase\":\"extract\"") != std::string::npos; }, 20s));
   (*runner)->Signal(SIGKILL);
   (*runner)->Wait(10s);
   EXPECT_EQ(h->SilverDigest(), digest);
@@ -317,7 +321,8 @@ TEST_F(BatchTest, ASigkilledRunLeavesTheLakeReadableAndTheNextRunRepairsIt) {
   EXPECT_EQ(h->SilverCountsByDay(), h->PgCountsByDay());
   auto approved = h->Lake("SELECT count(*) FROM silver_requests WHERE status = 'MANUAL_REVIEW'");
   ASSERT_TRUE(approved.ok());
-  EXPECT_EQ(approved->Int(0, 0), h->PgCount("SELECT count(*) FROM credit_requests WHERE status = 'MANUAL_REVIEW'"));
+  EXPECT_EQ(approved->Int(0, 0),
+            h->PgCount("SELECT count(*) FROM credit_requests WHERE status = 'MANUAL_REVIEW'"));
   EXPECT_TRUE(fs::is_empty(fs::path(h->lake_dir()) / "_staging"));
 }
 
@@ -332,7 +337,8 @@ TEST_F(BatchTest, AnOverlappingRunIsRefusedAndTheRunNeverBlocksTheAppsWrites) {
                                    h->dir() + "/slow.toml", "--no-enrich"},
                                   BatchEnv(), h->dir() + "/slow");
   ASSERT_TRUE(runner.ok());
-  ASSERT_TRUE(WaitFor([&] { return (*runner)->Stderr().find("\"phase\":\"extract\"") != std::string::npos; }, 20s));
+  ASSERT_TRUE(WaitFor(
+      [&] { return (*runner)->Stderr().find("\"phase\":\"extract\"") != std::string::npos; }, 20s));
 
   CommandResult second = h->Lastro({"batch", "run", "--date", "2026-11-07", "--no-enrich"});
   EXPECT_EQ(second.exit_code, 1);
@@ -349,7 +355,8 @@ TEST_F(BatchTest, AnOverlappingRunIsRefusedAndTheRunNeverBlocksTheAppsWrites) {
     auto w = (*app)->Exec(
         "INSERT INTO credit_requests (customer_id, amount_cents, term_months, purpose, channel) "
         "SELECT min(id), 100000, 12, 'personal', 'web' FROM customers; "
-        "UPDATE credit_requests SET updated_at = now() WHERE id = (SELECT min(id) FROM credit_requests)");
+        "UPDATE credit_requests SET updated_at = now() WHERE id = (SELECT min(id) FROM "
+        "credit_requests)");
     ASSERT_TRUE(w.ok()) << w.status();
     ++writes;
     auto locks = (*app)->Exec(
@@ -428,7 +435,8 @@ TEST_F(BatchTest, LakeDdlForDuckdbReadsTheSameRowsAndCompactionKeepsThem) {
   auto h = Make("batch_ddl");
   ASSERT_TRUE(h);
   ASSERT_TRUE(h->Seed(5000, 1000).ok());
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(h->Lastro({"batch", "run", "--date", "2026-11-07"}).exit_code, 0);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(h->Lastro({"batch", "run", "--date", "2026-11-07"}).exit_code, 0);
   CommandResult ddl = h->Lastro({"lake", "ddl", "--engine", "duckdb"});
   ASSERT_EQ(ddl.exit_code, 0) << ddl.err;
   // A fresh DuckDB given only the printed DDL reads what the lake holds.
@@ -442,21 +450,25 @@ TEST_F(BatchTest, LakeDdlForDuckdbReadsTheSameRowsAndCompactionKeepsThem) {
   for (size_t i = 0; i < counted->rows(); ++i) by_day[*counted->Text(i, 0)] = *counted->Int(i, 1);
   EXPECT_EQ(by_day, h->PgCountsByDay());
   for (const char* engine : {"athena", "trino", "spark"}) {
-    CommandResult other = h->Lastro({"lake", "ddl", "--engine", engine, "--location", "s3://bucket/lake"});
+    CommandResult other =
+        h->Lastro({"lake", "ddl", "--engine", engine, "--location", "s3://bucket/lake"});
     ASSERT_EQ(other.exit_code, 0) << other.err;
-    EXPECT_NE(other.out.find("s3://bucket/lake/silver/credit_requests"), std::string::npos) << other.out;
+    EXPECT_NE(other.out.find("s3://bucket/lake/silver/credit_requests"), std::string::npos)
+        << other.out;
   }
 
   // Three runs appended three quality files to one partition: compaction merges them.
-  auto files_before = h->Lake("SELECT count(DISTINCT filename), count(*) FROM read_parquet('" +
-                              h->lake_dir() + "/quality/rule_results/*/*.parquet', filename = true)");
+  auto files_before =
+      h->Lake("SELECT count(DISTINCT filename), count(*) FROM read_parquet('" + h->lake_dir() +
+              "/quality/rule_results/*/*.parquet', filename = true)");
   ASSERT_TRUE(files_before.ok());
   EXPECT_EQ(files_before->Int(0, 0), 3);
   std::string digest = h->SilverDigest();
   CommandResult compact = h->Lastro({"lake", "compact"});
   ASSERT_EQ(compact.exit_code, 0) << compact.err;
-  auto files_after = h->Lake("SELECT count(DISTINCT filename), count(*) FROM read_parquet('" +
-                             h->lake_dir() + "/quality/rule_results/*/*.parquet', filename = true)");
+  auto files_after =
+      h->Lake("SELECT count(DISTINCT filename), count(*) FROM read_parquet('" + h->lake_dir() +
+              "/quality/rule_results/*/*.parquet', filename = true)");
   ASSERT_TRUE(files_after.ok());
   EXPECT_EQ(files_after->Int(0, 0), 1);
   EXPECT_EQ(files_after->Int(0, 1), files_before->Int(0, 1));
