@@ -82,6 +82,14 @@ double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
 
+// The 1, 5 and 15 minute load averages ("0.52 0.61 0.70").
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return absl::StrCat(a, " ", b, " ", c);
+}
+
 std::string Env(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v ? v : fallback;
@@ -165,7 +173,7 @@ Status Seed(pg::Connection& conn, const Options& o, int64_t customers) {
                              ") AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE "
                              "c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x'))")));
   for (int i = 0; i < idx.rows(); ++i) {
-    drop.push_back(absl::StrCat("DROP INDEX ", idx.Get(i, 0)));
+    drop.push_back(absl::StrCat("DROP INDEX ", std::string(idx.Get(i, 0))));
     create.push_back(std::string(idx.Get(i, 1)));
   }
 
@@ -488,7 +496,12 @@ int Main(int argc, char** argv) {
   std::time_t now = std::time(nullptr);
   char date[64];
   std::strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-  std::printf("batch_bench %s, %ld cores\n", date, sysconf(_SC_NPROCESSORS_ONLN));
+  // Other work on the machine skews every figure: say how busy it was before we began.
+  CpuCounters idle0 = CpuCounters::Now();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::printf("batch_bench %s, %ld cores, load average %s, %.2f cores busy before start\n",
+              date, sysconf(_SC_NPROCESSORS_ONLN), LoadAverage().c_str(),
+              CpuCounters::Now().CoresBusySince(idle0));
 
   // ---- database and seed
   std::unique_ptr<testing::TestDatabase> db;
@@ -642,6 +655,7 @@ int Main(int argc, char** argv) {
   std::printf("(bureau skipped: --no-enrich; a bureau call per customer would measure the "
               "simulator)\n");
 
+  std::printf("load average at end: %s\n", LoadAverage().c_str());
   if (!o.keep) {
     std::error_code ec;
     fs::remove_all(dir, ec);

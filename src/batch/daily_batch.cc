@@ -167,7 +167,8 @@ struct Staged {
 // The body of a run; `m` is filled as it goes so a failure still records what happened.
 // `silver_fields` gets the silver table's columns and types, for lineage.
 Status Run(const Config& config, const BatchRunOptions& options, lake::TableStore& store,
-           RunManifest& m, const Window& window,
+           const LakeState& state, RunManifest& m, const Window& window,
+           metrics::Registry& registry,
            std::vector<std::pair<std::string, std::string>>* silver_fields) {
   PhaseTimer timer(m);
   LASTRO_ASSIGN_OR_RETURN(QualityRules rules, QualityRules::LoadFile(config.batch.quality_rules));
@@ -183,7 +184,6 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   StopWatcher stop(options.stop, *engine);
 
   // ---- extract -----------------------------------------------------------------
-  LASTRO_ASSIGN_OR_RETURN(LakeState state, ReadLakeState(store.root()));
   std::optional<absl::Time> from;
   if (window.mode == RunMode::kIncremental && state.watermark) {
     from = *state.watermark - absl::Minutes(config.batch.overlap_minutes);
@@ -197,7 +197,8 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
       .lock_timeout_ms = config.batch.lock_timeout_ms,
       .max_rows_per_s = config.batch.max_rows_per_s,
       .include_contact_pii = config.batch.include_contact_pii,
-      .requests_predicate = ScopePredicate(window, from)};
+      .requests_predicate = ScopePredicate(window, from),
+      .stop = options.stop};
   auto phase_start = SteadyClock::now();
   ExtractProgress progress = [&](const std::string& phase, int64_t rows) {
     if (!options.progress) return;
@@ -206,7 +207,6 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   };
   timer.Start("extract");
   LASTRO_ASSIGN_OR_RETURN(ExtractResult extracted, Extract(eo, *engine, tokenizer, progress));
-  LASTRO_RETURN_IF_ERROR(stop.Check());
   timer.Stop(extracted.requests + extracted.decisions + extracted.customers);
   m.source.is_replica = extracted.replica;
   m.source.replica_lag_s = extracted.replica_lag_s;
@@ -218,13 +218,19 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
     return absl::InternalError("unreadable snapshot time " + extracted.snapshot_time);
   }
   m.source.snapshot_time = Rfc3339(snapshot_time);
-  absl::Time new_watermark = std::min(window.end, snapshot_time);
-  m.source.watermark_to =
-      Rfc3339(window.mode == RunMode::kIncremental ? new_watermark : window.end);
+  // The watermark never moves backwards. A backfill sets it only on the first load
+  // (no watermark yet), so the next incremental run starts where the history ends.
+  std::optional<absl::Time> new_watermark;
+  if (window.mode == RunMode::kIncremental || !state.watermark) {
+    new_watermark = std::min(window.end, snapshot_time);
+    if (state.watermark) new_watermark = std::max(*new_watermark, *state.watermark);
+  }
+  m.source.watermark_to = new_watermark ? Rfc3339(*new_watermark) : "";
   m.inputs = {{"public.credit_requests", extracted.requests},
               {"public.credit_decisions", extracted.decisions},
               {"public.customers", extracted.customers}};
   m.counts.extracted = extracted.requests;
+  LASTRO_RETURN_IF_ERROR(stop.Check());
 
   // ---- normalise + enrich --------------------------------------------------------
   timer.Start("normalise");
@@ -234,7 +240,6 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
 
   timer.Start("enrich");
   std::unique_ptr<BureauClient> bureau;
-  metrics::Registry registry;
   RealClock clock;
   if (options.enrich) {
     LASTRO_ASSIGN_OR_RETURN(bureau, BureauClient::Create(config.bureau, clock, registry));
@@ -310,16 +315,19 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
     staged.push_back({zone, table, partitioned});
     return dir.string();
   };
-  // Bronze: as extracted (text), one partition per run scope.
+  // Bronze (as extracted, text), quarantine and quality results are logs: every run
+  // appends its own file (run_id in the rows and in the file name) under the business
+  // day it ran for, so a rerun or a backfill never erases what an earlier run
+  // extracted or rejected.
   for (const auto& [table, raw] :
        std::vector<std::pair<std::string, std::string>>{{"credit_requests", "raw_requests"},
                                                         {"credit_decisions", "raw_decisions"},
                                                         {"customers", "raw_customers"}}) {
     LASTRO_ASSIGN_OR_RETURN(std::string dir,
-                            stage("bronze", table, lake::PublishMode::kReplacePartitions, true));
+                            stage("bronze", table, lake::PublishMode::kAppend, true));
     LASTRO_RETURN_IF_ERROR(WriteOnePartition(
         *engine, absl::StrCat("SELECT *, ", SqlString(m.run_id), " AS run_id FROM ", raw), dir,
-        "batch", window.label, prefix, rg));
+        "batch_date", window.last_day, prefix, rg));
   }
   LASTRO_ASSIGN_OR_RETURN(lake::Value new_scores,
                           engine->QueryValue("SELECT count(*) FROM bureau_new "
@@ -333,19 +341,21 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
         "WHERE status IN ('FOUND', 'NOT_FOUND')",
         dir, "score_date", prefix, rg));
   }
-  {
-    LASTRO_ASSIGN_OR_RETURN(std::string dir, stage("quarantine", "credit_requests",
-                                                   lake::PublishMode::kReplacePartitions, true));
-    LASTRO_RETURN_IF_ERROR(WriteOnePartition(*engine, "SELECT * FROM quarantine_rows", dir, "batch",
-                                             window.label, prefix, rg));
+  LASTRO_ASSIGN_OR_RETURN(lake::Value quarantined,
+                          engine->QueryValue("SELECT count(*) FROM quarantine_rows"));
+  if (std::get<int64_t>(quarantined) > 0 || !store.Exists("quarantine", "credit_requests")) {
+    LASTRO_ASSIGN_OR_RETURN(
+        std::string dir, stage("quarantine", "credit_requests", lake::PublishMode::kAppend, true));
+    LASTRO_RETURN_IF_ERROR(WriteOnePartition(*engine, "SELECT * FROM quarantine_rows", dir,
+                                             "batch_date", window.last_day, prefix, rg));
   }
   {
     LASTRO_RETURN_IF_ERROR(
         WriteQualityResults(*engine, report, "quality_results", m.run_id, window.last_day));
     LASTRO_ASSIGN_OR_RETURN(std::string dir,
                             stage("quality", "rule_results", lake::PublishMode::kAppend, true));
-    LASTRO_RETURN_IF_ERROR(WriteOnePartition(*engine, "SELECT * FROM quality_results", dir, "batch",
-                                             window.label, prefix, rg));
+    LASTRO_RETURN_IF_ERROR(WriteOnePartition(*engine, "SELECT * FROM quality_results", dir,
+                                             "batch_date", window.last_day, prefix, rg));
   }
   {
     LASTRO_ASSIGN_OR_RETURN(std::string dir,
@@ -378,11 +388,10 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
     });
   }
   LASTRO_RETURN_IF_ERROR(tx.Publish(config.lake.keep_versions));
-  if (window.mode == RunMode::kIncremental) {
-    LASTRO_RETURN_IF_ERROR(WriteLakeState(
-        store.root(),
-        {.watermark = new_watermark, .last_run_id = m.run_id, .last_batch_date = window.last_day}));
-  }
+  LASTRO_RETURN_IF_ERROR(
+      WriteLakeState(store.root(), {.watermark = new_watermark ? new_watermark : state.watermark,
+                                    .last_run_id = m.run_id,
+                                    .last_batch_date = window.last_day}));
   timer.Stop(0);
 
   // ---- lineage: what this run wrote, with checksums ---------------------------------
@@ -410,6 +419,36 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   return absl::OkStatus();
 }
 
+// One DogStatsD flush per run (a batch is too short-lived for a periodic exporter):
+// rows, quarantined rows, phase durations and the outcome, tagged by mode; plus the
+// bureau client's own metrics from the same registry.
+void ReportMetrics(const Config& config, metrics::Registry& registry, const RunManifest& m,
+                   const Status& status) {
+  if (!config.metrics.statsd_enabled) return;
+  metrics::Labels mode = {{"mode", std::string(RunModeName(m.mode))}};
+  registry.GetCounter("lastro.batch.rows.extracted", "Requests extracted", mode)
+      .Add(m.counts.extracted);
+  registry.GetCounter("lastro.batch.rows.published", "Requests published to silver", mode)
+      .Add(m.counts.published);
+  registry.GetCounter("lastro.batch.rows.quarantined", "Rows quarantined", mode)
+      .Add(m.counts.quarantined);
+  for (const ManifestPhase& p : m.phases) {
+    registry.GetGauge("lastro.batch.phase.seconds", "Phase duration", {{"phase", p.name}})
+        .Set(p.seconds);
+  }
+  registry
+      .GetCounter("lastro.batch.runs", "Batch runs by outcome",
+                  {{"outcome", status.ok() ? "succeeded" : "failed"}})
+      .Add();
+  auto exporter = metrics::StatsdExporter::Create(registry, config.metrics.statsd_addr,
+                                                  config.metrics.tags, std::chrono::hours(1));
+  if (!exporter.ok()) {
+    log::Warn("batch metrics not sent", {{"error", std::string(exporter.status().message())}});
+    return;
+  }
+  (*exporter)->FlushNow();
+}
+
 }  // namespace
 
 StatusOr<RunManifest> RunDailyBatch(const Config& config, const BatchRunOptions& options) {
@@ -420,9 +459,19 @@ StatusOr<RunManifest> RunDailyBatch(const Config& config, const BatchRunOptions&
   }
   LASTRO_ASSIGN_OR_RETURN(Window window, MakeWindow(options, zone));
   LASTRO_ASSIGN_OR_RETURN(lake::TableStore store, lake::TableStore::Open(config.lake.dir));
-
   RunManifest m;
   m.run_id = NewRunId();
+  LASTRO_ASSIGN_OR_RETURN(
+      lake::LakeLock lock,
+      lake::LakeLock::Acquire(store.root(),
+                              absl::StrCat("batch run ", window.label, " ", m.run_id)));
+  LASTRO_ASSIGN_OR_RETURN(LakeState state, ReadLakeState(store.root()));
+  if (window.mode == RunMode::kIncremental && state.watermark && window.end <= *state.watermark) {
+    // The day is already behind the watermark: rerunning it means rebuilding it.
+    window.mode = RunMode::kBackfill;
+    log::Info("the day is already covered by the watermark: rebuilding it as a one-day backfill",
+              {{"date", window.last_day}});
+  }
   m.code_version = options.code_version;
   m.batch_date_from = window.first_day;
   m.batch_date_to = window.last_day;
@@ -433,14 +482,11 @@ StatusOr<RunManifest> RunDailyBatch(const Config& config, const BatchRunOptions&
       config.batch.replica_dsn.empty() ? config.pg.dsn : config.batch.replica_dsn;
   m.source.dsn_host = PgEndpoint::FromDsn(source_dsn).ToString();
 
-  LASTRO_ASSIGN_OR_RETURN(
-      lake::LakeLock lock,
-      lake::LakeLock::Acquire(store.root(),
-                              absl::StrCat("batch run ", window.label, " ", m.run_id)));
   fs::path run_dir = store.root() / "_runs" / m.run_id;
-  LASTRO_RETURN_IF_ERROR(MarkRunning(run_dir, m));
+  // Configuration errors surface before the run is on record.
   LASTRO_ASSIGN_OR_RETURN(std::unique_ptr<LineageEmitter> lineage,
                           LineageEmitter::Create(config.lineage, run_dir));
+  LASTRO_RETURN_IF_ERROR(MarkRunning(run_dir, m));
   log::Info("batch run started", {{"run_id", m.run_id},
                                   {"mode", std::string(RunModeName(m.mode))},
                                   {"from", window.first_day},
@@ -466,7 +512,9 @@ StatusOr<RunManifest> RunDailyBatch(const Config& config, const BatchRunOptions&
   LASTRO_RETURN_IF_ERROR(lineage->Emit(MakeRunEvent(event)));
 
   std::vector<std::pair<std::string, std::string>> silver_fields;
-  Status status = Run(config, options, store, m, window, &silver_fields);
+  metrics::Registry registry;
+  Status status = Run(config, options, store, state, m, window, registry, &silver_fields);
+  ReportMetrics(config, registry, m, status);
 
   m.finished_at = Rfc3339(absl::Now());
   m.state = status.ok() ? RunState::kSucceeded : RunState::kFailed;

@@ -21,12 +21,6 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
       "CREATE OR REPLACE TABLE bureau_pairs AS SELECT DISTINCT customer_token, request_date "
       "FROM stage_requests WHERE customer_token IS NOT NULL AND request_date IS NOT NULL "
       "AND cpf_valid"));
-  if (skip) {
-    LASTRO_RETURN_IF_ERROR(engine.Execute(
-        "CREATE OR REPLACE TABLE candidate_requests AS SELECT *, NULL::INTEGER AS bureau_score, "
-        "'SKIPPED' AS bureau_status, NULL::DATE AS bureau_as_of FROM stage_requests"));
-    return stats;
-  }
   if (cache_glob.empty()) {
     LASTRO_RETURN_IF_ERROR(engine.Execute(
         "CREATE OR REPLACE TABLE bureau_cache (customer_token VARCHAR, score_date DATE, "
@@ -57,6 +51,7 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
   for (size_t i = 0; i < missing.rows(); ++i) {
     tokens_by_day[*missing.Text(i, 0)].push_back(*missing.Text(i, 1));
   }
+  if (skip) tokens_by_day.clear();  // cached answers only: nothing is asked
   if (!tokens_by_day.empty() && client == nullptr) {
     return absl::FailedPreconditionError("bureau enrichment needs a bureau client");
   }
@@ -103,7 +98,13 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
       "WITH b AS (SELECT customer_token, score_date, score, status FROM bureau_cache "
       "           UNION ALL SELECT customer_token, score_date, score, status FROM bureau_new) "
       "SELECT s.*, CASE WHEN b.status = 'FOUND' THEN b.score END AS bureau_score, "
-      "       coalesce(b.status, 'UNAVAILABLE') AS bureau_status, "
+      "       CASE WHEN b.status IS NOT NULL THEN b.status "
+      "            WHEN s.customer_token IS NULL OR NOT coalesce(s.cpf_valid, false) "
+      "              OR s.request_date IS NULL THEN 'NOT_REQUESTED' "
+      "            WHEN " +
+      std::string(skip ? "true" : "false") +
+      " THEN 'SKIPPED' "
+      "            ELSE 'UNAVAILABLE' END AS bureau_status, "
       "       CASE WHEN b.status IS NOT NULL THEN b.score_date END AS bureau_as_of "
       "FROM stage_requests s LEFT JOIN b "
       "ON b.customer_token = s.customer_token AND b.score_date = s.request_date"));

@@ -7,7 +7,9 @@
 // answers are left in the engine table `bureau_new` for the caller to publish.
 // Creates candidate_requests = stage_requests + bureau_score, bureau_status,
 // bureau_as_of. INCONSISTENT and UNAVAILABLE answers are not cached (the next run
-// asks again) and leave bureau_score NULL; with `skip` every request gets SKIPPED.
+// that has the request in scope asks again) and leave bureau_score NULL. Requests
+// without a valid CPF or a business day are never asked: NOT_REQUESTED. With `skip`
+// nothing is asked: cached answers still apply, the rest is SKIPPED.
 #pragma once
 
 #include <string>

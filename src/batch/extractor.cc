@@ -83,7 +83,8 @@ class Throttle {
 // Streams one COPY into an appender; `row_fn` appends one parsed row.
 Status CopyInto(pg::Connection& conn, const std::string& sql, lake::Engine& engine,
                 const std::string& table, size_t fields, Throttle& throttle,
-                const std::string& phase, const ExtractProgress& progress, int64_t* rows,
+                const std::string& phase, const ExtractProgress& progress,
+                const std::atomic<bool>* stop, int64_t* rows,
                 const std::function<void(const CopyTextParser&, lake::Appender&)>& row_fn) {
   LASTRO_ASSIGN_OR_RETURN(std::unique_ptr<lake::Appender> appender, engine.NewAppender(table));
   CopyTextParser parser;
@@ -92,6 +93,9 @@ Status CopyInto(pg::Connection& conn, const std::string& sql, lake::Engine& engi
     row_fn(parser, *appender);
     LASTRO_RETURN_IF_ERROR(appender->EndRow());
     ++*rows;
+    if ((*rows & 1023) == 0 && stop != nullptr && stop->load()) {
+      return absl::CancelledError("the run was stopped");
+    }
     if (progress && *rows % 50000 == 0) progress(phase, *rows);
     throttle.Row();
     return absl::OkStatus();
@@ -169,7 +173,7 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
                absl::StrCat("COPY (SELECT ", absl::StrJoin(rcols, ", "),
                             " FROM credit_requests r WHERE ", pred, ") TO STDOUT"),
                engine, "raw_requests", kRequestColumns.size(), throttle, "extract requests",
-               progress, &out.requests, AppendFields));
+               progress, options.stop, &out.requests, AppendFields));
 
   LASTRO_RETURN_IF_ERROR(engine.Execute(CreateTextTable("raw_decisions", kDecisionColumns)));
   LASTRO_RETURN_IF_ERROR(CopyInto(
@@ -178,7 +182,7 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
                    " FROM credit_decisions d JOIN credit_requests r ON r.id = d.request_id WHERE ",
                    pred, ") TO STDOUT"),
       engine, "raw_decisions", kDecisionColumns.size(), throttle, "extract decisions", progress,
-      &out.decisions, AppendFields));
+      options.stop, &out.decisions, AppendFields));
 
   // Customers: the CPF becomes a token and a validity flag as it streams past.
   std::string contact = options.include_contact_pii ? ", c.full_name, c.email" : "";
@@ -197,7 +201,7 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
                    "WHERE ",
                    pred, ")) TO STDOUT"),
       engine, "raw_customers", customer_fields, throttle, "extract customers", progress,
-      &out.customers, [&](const CopyTextParser& p, lake::Appender& a) {
+      options.stop, &out.customers, [&](const CopyTextParser& p, lake::Appender& a) {
         const auto& f = p.fields();
         f[0] ? a.AppendText(*f[0]) : a.AppendNull();
         if (f[1]) {

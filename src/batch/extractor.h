@@ -25,6 +25,7 @@
 // Timestamps are printed in UTC ("2026-11-20 13:45:00.123+00").
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -48,6 +49,8 @@ struct ExtractOptions {
   // SQL predicate over credit_requests aliased `r` selecting the run's scope (built
   // by the caller from the window; only literals, never user text).
   std::string requests_predicate;
+  // Set asynchronously to stop: the COPY in progress is cancelled (kCancelled).
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct ExtractResult {

@@ -90,7 +90,7 @@ dec AS (
 ),
 cust AS (
   SELECT TRY_CAST(id AS BIGINT) AS customer_id, customer_token, cpf_valid, state,
-         acquisition_channel, year(TRY_CAST(birth_date AS DATE)) AS birth_year
+         acquisition_channel, CAST(year(TRY_CAST(birth_date AS DATE)) AS INTEGER) AS birth_year
   FROM raw_customers
 )
 SELECT req.request_id, req.customer_id, cust.customer_token, req.amount_cents,
@@ -111,7 +111,7 @@ LEFT JOIN cust ON cust.customer_id = req.customer_id;
 
 CREATE OR REPLACE TABLE candidate_customers AS
 SELECT TRY_CAST(id AS BIGINT) AS customer_id, customer_token, state, acquisition_channel,
-       year(TRY_CAST(birth_date AS DATE)) AS birth_year,
+       CAST(year(TRY_CAST(birth_date AS DATE)) AS INTEGER) AS birth_year,
        TRY_CAST(created_at AS TIMESTAMP) AS created_at,
        TRY_CAST(updated_at AS TIMESTAMP) AS updated_at
 FROM raw_customers;

@@ -88,7 +88,12 @@ std::string Redact(std::string_view text) {
       }
       // Don't swallow trailing separators that were not part of the number.
       while (j > i && !IsDigit(text[j - 1])) --j;
-      if (digits >= 10 && digits <= 13) {
+      // Digits glued to a letter belong to an identifier (a UUID, a hex id), not to a
+      // CPF or a phone number.
+      auto is_letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+      bool identifier =
+          (i > 0 && is_letter(text[i - 1])) || (j < text.size() && is_letter(text[j]));
+      if (digits >= 10 && digits <= 13 && !identifier) {
         out += "[redacted]";
       } else {
         out.append(text.substr(i, j - i));

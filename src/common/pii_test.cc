@@ -33,6 +33,13 @@ TEST(Redact, HidesCpfEmailPhone) {
   EXPECT_EQ(Redact("tel (11) 98765-4321"), "tel [redacted]");
 }
 
+TEST(Redact, KeepsRunIdsWhoseDigitsTouchLetters) {
+  // UUIDv7 run ids must stay greppable in the logs.
+  EXPECT_EQ(Redact("run 01a226e6-7076-9188-daeb-41e1643f done"),
+            "run 01a226e6-7076-9188-daeb-41e1643f done");
+  EXPECT_EQ(Redact("cpf 52998224725 run x1"), "cpf [redacted] run x1");
+}
+
 TEST(PiiKey, RecognisesPersonalFields) {
   EXPECT_TRUE(IsPiiKey("CPF"));
   EXPECT_TRUE(IsPiiKey("email"));

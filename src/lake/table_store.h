@@ -90,8 +90,10 @@ enum class PublishMode {
   kReplaceTable,       // the staged tree is the whole new version
 };
 
-// A set of table versions being written by one run, published together (one
-// symlink rename per table, in the order they were staged).
+// A set of table versions being written by one run, published one after the other
+// (one symlink rename per table, in the order they were staged): each table is
+// atomic on its own; a crash between two renames leaves some tables at the new
+// version and the rest at the old one, every one of them complete.
 class TableTransaction {
  public:
   // `version` must be unique per lake and sortable by time (a run id).
