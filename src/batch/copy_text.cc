@@ -73,7 +73,9 @@ void Unescape(std::string_view in, std::string& out) {
 Status CopyTextParser::Parse(std::string_view row, size_t expected_fields) {
   if (!row.empty() && row.back() == '\n') row.remove_suffix(1);
   fields_.clear();
-  size_t escaped = 0;
+  // One buffer per field, sized up front: growing the vector while views point into
+  // its strings would move them (short strings live inside the object).
+  if (unescaped_.size() < expected_fields + 1) unescaped_.resize(expected_fields + 1);
   size_t start = 0;
   for (;;) {
     size_t tab = row.find('\t', start);
@@ -82,10 +84,13 @@ Status CopyTextParser::Parse(std::string_view row, size_t expected_fields) {
     if (field == "\\N") {
       fields_.emplace_back(std::nullopt);
     } else if (field.find('\\') != std::string_view::npos) {
-      if (unescaped_.size() <= escaped) unescaped_.emplace_back();
-      Unescape(field, unescaped_[escaped]);
-      fields_.emplace_back(std::string_view(unescaped_[escaped]));
-      ++escaped;
+      if (fields_.size() >= unescaped_.size()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("COPY row has more than ", expected_fields, " fields"));
+      }
+      std::string& buffer = unescaped_[fields_.size()];
+      Unescape(field, buffer);
+      fields_.emplace_back(std::string_view(buffer));
     } else {
       fields_.emplace_back(field);
     }

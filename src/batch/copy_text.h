@@ -26,7 +26,7 @@ class CopyTextParser {
 
  private:
   std::vector<std::optional<std::string_view>> fields_;
-  std::vector<std::string> unescaped_;  // one per field that had escapes
+  std::vector<std::string> unescaped_;  // one per field (used when it had escapes)
 };
 
 }  // namespace lastro::batch

@@ -51,7 +51,10 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
   for (size_t i = 0; i < missing.rows(); ++i) {
     tokens_by_day[*missing.Text(i, 0)].push_back(*missing.Text(i, 1));
   }
-  if (skip) tokens_by_day.clear();  // cached answers only: nothing is asked
+  if (skip) {  // cached answers only: nothing is asked
+    tokens_by_day.clear();
+    stats.fetched = 0;
+  }
   if (!tokens_by_day.empty() && client == nullptr) {
     return absl::FailedPreconditionError("bureau enrichment needs a bureau client");
   }

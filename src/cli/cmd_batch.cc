@@ -23,7 +23,8 @@ void RegisterBatch(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   r->add_option("--date", run.date, "Business day YYYY-MM-DD (default: yesterday)");
   r->add_option("--from", run.from, "Backfill: first business day")->excludes("--date");
   r->add_option("--to", run.to, "Backfill: last business day")->excludes("--date");
-  r->add_flag("--no-enrich", no_enrich, "Do not call the bureau (bureau_status = SKIPPED)");
+  r->add_flag("--no-enrich", no_enrich,
+              "Do not call the bureau: cached scores apply, the rest is SKIPPED");
   r->callback([&] {
     auto body = [&]() -> Status {
       LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));

@@ -109,7 +109,7 @@ struct BureauConfig {
   double breaker_failure_ratio = 0.5;
   int breaker_min_calls = 5;
   int breaker_open_ms = 5000;
-  int deadline_ms = 300000;  // the whole enrichment phase
+  int deadline_ms = 300000;  // each Fetch (one per request_date asked), not the phase
 };
 
 // OpenLineage events (docs/batch.md#lineage).

@@ -1,8 +1,8 @@
 // Compaction: rewrites every partition of a published table that holds more than one
-// file into a single file (the per-run tables - quality results, bureau scores -
-// gain one file per run), and publishes the result like any other version: built
-// aside, one symlink rename per table, readers never see a half-compacted table.
-// Row content and partitioning are unchanged; only files are merged.
+// file into a single file (the append-only tables - bronze, quarantine, quality
+// results, bureau scores - gain one file per run), and publishes the result like any other version:
+// built aside, one symlink rename per table, readers never see a half-compacted table. Row content
+// and partitioning are unchanged; only files are merged.
 #pragma once
 
 #include <string>
