@@ -1,17 +1,14 @@
-// Internal to the bureau client: checking `as_of` and reading the bureau's 200
-// answers (docs/bureau-api.md, "The client"). Pure functions, thread-safe.
+// Internal to the bureau client: reading the bureau's 200 answers
+// (docs/bureau-api.md, "The client"). Pure functions, thread-safe. `as_of` is
+// checked with IsIsoDate (common/iso_date.h).
 #pragma once
 
 #include <span>
 #include <string>
-#include <string_view>
 
 #include "batch/bureau_client.h"
 
 namespace lastro::batch::bureau_internal {
-
-// True for "YYYY-MM-DD" naming a real calendar day (leap years included).
-bool IsIsoDate(std::string_view text);
 
 // Reads a 200 body answering `asked` (distinct CPFs, 11 digits) for `as_of`, and
 // sets out[i] (status, score, detail; not `cpf`) for asked[i]; `out` has

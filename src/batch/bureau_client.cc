@@ -11,25 +11,22 @@
 #include <utility>
 
 #include "batch/bureau_answer.h"
+#include "common/iso_date.h"
 #include "common/log.h"
 #include "common/pii.h"
-#include "risk/backoff.h"
 #include "risk/circuit_breaker.h"
 #include "risk/http_call.h"
-#include "risk/rate_limiter.h"
-#include "risk/retry_budget.h"
+#include "risk/resilience.h"
 
 namespace lastro::batch {
 namespace {
 
-using bureau_internal::IsIsoDate;
 using bureau_internal::ReadBureauAnswer;
 using nlohmann::json;
 using Ms = std::chrono::milliseconds;
 using TimePoint = std::chrono::steady_clock::time_point;
 
 constexpr Ms kMaxPollWait{1000};
-constexpr Ms kBreakerRecheck{100};
 constexpr int kMaxBatchSize = 1000;  // the API's limit per call
 
 double MillisBetween(TimePoint a, TimePoint b) {
@@ -107,14 +104,7 @@ struct BureauClient::Impl {
         registry(reg),
         multi(m),
         endpoint(c.url.substr(0, c.url.find_last_not_of('/') + 1) + "/v1/scores:batch"),
-        backoff(Ms(c.backoff_base_ms), Ms(c.backoff_max_ms),
-                static_cast<uint64_t>(clk.WallMicros())),
-        budget(c.retry_budget_ratio, c.retry_budget_min_per_s,
-               std::max(10.0, 10.0 * c.retry_budget_min_per_s), clk),
-        breaker(
-            {c.breaker_window, c.breaker_min_calls, c.breaker_failure_ratio, Ms(c.breaker_open_ms)},
-            clk),
-        limiter(c.rate_limit_per_s, std::max(1.0, c.rate_limit_per_s / 10), clk),
+        resilience(risk::ResilienceSettings::Of(c), clk),
         retries(reg.GetCounter("lastro.bureau.retries", "Bureau call retries")),
         circuit_open(reg.GetGauge("lastro.bureau.circuit_open", "1 while the breaker is open")),
         latency(reg.GetHistogram("lastro.bureau.latency.ms", "Bureau call latency (ms)")) {}
@@ -140,10 +130,7 @@ struct BureauClient::Impl {
   const std::string endpoint;
 
   std::mutex fetch_mu;  // serialises Fetch(); guards everything below
-  risk::Backoff backoff;
-  risk::RetryBudget budget;
-  risk::CircuitBreaker breaker;
-  risk::RateLimiter limiter;
+  risk::Resilience resilience;
   risk::CircuitBreaker::State last_state = risk::CircuitBreaker::State::kClosed;
 
   metrics::Counter& retries;
@@ -227,7 +214,7 @@ Status BureauClient::Impl::Drive(Run& run) {
   PublishBreaker();
   while (run.unfinished > 0) {
     TimePoint now = clock.Now();
-    bool admit = breaker.WouldAdmit();
+    bool admit = resilience.breaker.WouldAdmit();
     for (auto& b : run.batches) {
       if (b->in_call || b->finished) continue;
       const bool due = b->next_at <= now || (b->waiting_breaker && admit);
@@ -235,7 +222,7 @@ Status BureauClient::Impl::Drive(Run& run) {
       // A full set of calls only holds back new calls, never a batch's deadline.
       if (run.in_flight >= config.max_in_flight && now < run.deadline) continue;
       Advance(run, *b, now);
-      admit = breaker.WouldAdmit();
+      admit = resilience.breaker.WouldAdmit();
     }
     int running = 0;
     curl_multi_perform(multi, &running);
@@ -262,7 +249,7 @@ Ms BureauClient::Impl::PollTimeout(const Run& run, TimePoint now) {
   Ms wait = kMaxPollWait;
   // With every call slot taken only curl's events (and its timers) matter.
   if (run.in_flight >= config.max_in_flight) return wait;
-  const bool admit = breaker.WouldAdmit();
+  const bool admit = resilience.breaker.WouldAdmit();
   for (const auto& b : run.batches) {
     if (b->in_call || b->finished) continue;
     if (b->waiting_breaker && admit) return Ms(0);
@@ -280,27 +267,19 @@ void BureauClient::Impl::Advance(Run& run, Batch& b, TimePoint now) {
     GiveUp(run, b, "deadline", why);
     return;
   }
-  if (!breaker.WouldAdmit()) {
-    // Wait without spending an attempt until the breaker turns half-open (or, with
-    // the probe out, look again soon in case it fails and re-opens the breaker).
-    b.waiting_breaker = true;
-    TimePoint until = breaker.open_until();
-    if (until == TimePoint::min()) until = now + kBreakerRecheck;
-    b.next_at = std::min(until, run.deadline);
+  // Waiting on the breaker spends no attempt.
+  const risk::Resilience::Admission admission = resilience.Admit(now, run.deadline);
+  b.waiting_breaker = admission.waiting_breaker;
+  if (!admission.send) {
+    b.next_at = admission.next_at;
     return;
   }
-  b.waiting_breaker = false;
-  auto wait = limiter.TryAcquire();
-  if (wait > std::chrono::nanoseconds(0)) {
-    b.next_at = std::min(now + std::chrono::ceil<Ms>(wait), run.deadline);
-    return;
-  }
-  b.probe = breaker.TryAcquire() == risk::CircuitBreaker::Admission::kProbe;
+  b.probe = admission.probe;
   StartCall(run, b, now);
 }
 
 void BureauClient::Impl::StartCall(Run& run, Batch& b, TimePoint now) {
-  if (b.attempts == 0) budget.OnFirstAttempt();
+  if (b.attempts == 0) resilience.budget.OnFirstAttempt();
   if (b.attempts > 0) {
     retries.Add();
     ++run.stats->retries;
@@ -332,66 +311,40 @@ Status BureauClient::Impl::OnCallDone(Run& run, Batch& b, CURLcode code) {
   b.in_call = false;
   --run.in_flight;
   const TimePoint now = clock.Now();
-  latency.Observe(MillisBetween(b.call_started, now));
-  if (code == CURLE_OK) {
-    const long http = b.call->http_status();
-    if (http >= 200 && http < 300) {
-      breaker.Record(true, b.probe);
-      std::span<const std::string> asked(run.distinct.data() + b.first, b.count);
-      std::span<BureauScore> out(run.answers.data() + b.first, b.count);
-      CountCall(ReadBureauAnswer(b.call->response(), run.as_of, asked, out) ? "ok"
-                                                                            : "invalid_response");
-      b.finished = true;
-      b.call.reset();
-      --run.unfinished;
-      return absl::OkStatus();
-    }
-    b.last_error = "HTTP " + std::to_string(http);
-    if (http == 429) {
-      CountCall("http_429");
-      breaker.Record(true, b.probe);  // throttled, but alive: not a breaker failure
-      RetryOrGiveUp(run, b, now);
-      return absl::OkStatus();
-    }
-    if (http >= 500) {
-      CountCall("http_5xx");
-      breaker.Record(false, b.probe);
-      RetryOrGiveUp(run, b, now);
-      return absl::OkStatus();
-    }
-    // Any other status rejects the request itself: retrying would not help.
-    CountCall("http_4xx");
-    breaker.Record(true, b.probe);
-    std::string detail;
-    auto j = json::parse(b.call->response(), nullptr, false);
-    if (j.is_object() && j.contains("error") && j["error"].is_string()) {
-      detail = ": " + pii::Redact(j["error"].get<std::string>());
-    }
-    if (http == 401 || http == 403) {
-      // Our credentials are wrong: every batch would fail the same way.
-      registry
-          .GetCounter("lastro.bureau.giveups", "Bureau batches given up",
-                      {{"reason", "unauthorized"}})
-          .Add();
-      std::string message = "bureau rejected our credentials with HTTP " + std::to_string(http) +
-                            detail + " (check bureau.token)";
-      log::Error("bureau fetch stopped", {{"error", message}});
-      return absl::FailedPreconditionError(message);
-    }
-    GiveUp(run, b, "rejected",
-           "bureau rejected the batch with HTTP " + std::to_string(http) + detail);
+  const double elapsed_ms = MillisBetween(b.call_started, now);
+  latency.Observe(elapsed_ms);
+  const risk::CallResult result = risk::ClassifyCall(*b.call, code, elapsed_ms);
+  resilience.breaker.Record(result.breaker_success, b.probe);
+  if (result.outcome == risk::CallOutcome::kOk) {
+    std::span<const std::string> asked(run.distinct.data() + b.first, b.count);
+    std::span<BureauScore> out(run.answers.data() + b.first, b.count);
+    CountCall(ReadBureauAnswer(b.call->response(), run.as_of, asked, out) ? "ok"
+                                                                          : "invalid_response");
+    b.finished = true;
+    b.call.reset();
+    --run.unfinished;
     return absl::OkStatus();
   }
-  if (code == CURLE_OPERATION_TIMEDOUT) {
-    CountCall("timeout");
-    b.last_error = "timeout after " +
-                   std::to_string(static_cast<int64_t>(MillisBetween(b.call_started, now))) + " ms";
-  } else {
-    CountCall("network");
-    b.last_error = b.call->Describe(code);
+  CountCall(result.metric);
+  b.last_error = result.error;
+  if (result.retryable()) {
+    RetryOrGiveUp(run, b, now);
+    return absl::OkStatus();
   }
-  breaker.Record(false, b.probe);
-  RetryOrGiveUp(run, b, now);
+  // Any other status rejects the request itself: retrying would not help.
+  const std::string http = std::to_string(result.http_status);
+  if (result.unauthorized()) {
+    // Our credentials are wrong: every batch would fail the same way.
+    registry
+        .GetCounter("lastro.bureau.giveups", "Bureau batches given up",
+                    {{"reason", "unauthorized"}})
+        .Add();
+    std::string message = "bureau rejected our credentials with HTTP " + http + result.detail +
+                          " (check bureau.token)";
+    log::Error("bureau fetch stopped", {{"error", message}});
+    return absl::FailedPreconditionError(message);
+  }
+  GiveUp(run, b, "rejected", "bureau rejected the batch with HTTP " + http + result.detail);
   return absl::OkStatus();
 }
 
@@ -402,14 +355,14 @@ void BureauClient::Impl::RetryOrGiveUp(Run& run, Batch& b, TimePoint now) {
            "bureau unavailable after " + attempts + " attempts: " + b.last_error);
     return;
   }
-  Ms delay = backoff.Delay(b.attempts, b.call->retry_after());
+  Ms delay = resilience.backoff.Delay(b.attempts, b.call->retry_after());
   if (now + delay >= run.deadline) {
     GiveUp(run, b, "deadline",
            "bureau deadline of " + std::to_string(config.deadline_ms) +
                " ms leaves no time to retry after " + attempts + " attempts: " + b.last_error);
     return;
   }
-  if (!budget.TryWithdraw()) {
+  if (!resilience.budget.TryWithdraw()) {
     GiveUp(run, b, "retry_budget",
            "bureau unavailable after " + attempts +
                " attempts (retry budget exhausted): " + b.last_error);
@@ -439,14 +392,14 @@ void BureauClient::Impl::Abandon(Run& run) {
   for (auto& b : run.batches) {
     if (!b->in_call) continue;
     curl_multi_remove_handle(multi, b->call->handle());
-    if (b->probe) breaker.ReleaseProbe();
+    if (b->probe) resilience.breaker.ReleaseProbe();
     b->in_call = false;
   }
   run.in_flight = 0;
 }
 
 void BureauClient::Impl::PublishBreaker() {
-  risk::CircuitBreaker::State s = breaker.state();
+  risk::CircuitBreaker::State s = resilience.breaker.state();
   circuit_open.Set(s == risk::CircuitBreaker::State::kOpen ? 1 : 0);
   if (s == last_state) return;
   if (s == risk::CircuitBreaker::State::kOpen) {
@@ -455,7 +408,7 @@ void BureauClient::Impl::PublishBreaker() {
   log::Warn("bureau circuit breaker changed state",
             {{"from", risk::CircuitBreaker::StateName(last_state)},
              {"to", risk::CircuitBreaker::StateName(s)},
-             {"failure_ratio", breaker.failure_ratio()}});
+             {"failure_ratio", resilience.breaker.failure_ratio()}});
   last_state = s;
 }
 
@@ -463,12 +416,7 @@ StatusOr<std::unique_ptr<BureauClient>> BureauClient::Create(const BureauConfig&
                                                              Clock& clock,
                                                              metrics::Registry& registry) {
   LASTRO_RETURN_IF_ERROR(ValidateConfig(config));
-  static const CURLcode init = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (init != CURLE_OK) return absl::InternalError("curl_global_init failed");
-  CURLM* multi = curl_multi_init();
-  if (multi == nullptr) return absl::InternalError("curl_multi_init failed");
-  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
-                    static_cast<long>(std::clamp(config.max_in_flight, 4, 1024)));
+  LASTRO_ASSIGN_OR_RETURN(CURLM * multi, risk::NewMulti(config.max_in_flight));
   return std::unique_ptr<BureauClient>(
       new BureauClient(std::make_unique<Impl>(config, clock, registry, multi)));
 }

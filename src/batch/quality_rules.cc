@@ -1,5 +1,5 @@
 // Loading and validation of data-quality rules files: TOML (toml++) -> QualityRules.
-// toml++ throws; its exceptions stop here and become kInvalidArgument.
+// toml++'s exceptions stop in strict_toml::Parse and become kInvalidArgument.
 #include "batch/quality_rules.h"
 
 #include <fmt/format.h>
@@ -7,12 +7,15 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
-#include <fstream>
-#include <sstream>
+
+#include "common/strict_toml.h"
 
 namespace lastro::batch {
 namespace {
+
+using strict_toml::Hint;
+using strict_toml::JoinNames;
+using strict_toml::TypeName;
 
 constexpr std::array<std::string_view, 8> kTypeNames = {
     "not_null",      "unique",     "accepted_values", "range",
@@ -62,64 +65,6 @@ bool Contains(const Names& names, std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-template <typename Names>
-std::string Join(const Names& names) {
-  std::string out;
-  for (std::string_view name : names) out += (out.empty() ? "" : ", ") + std::string(name);
-  return out;
-}
-
-// Levenshtein distance, for "did you mean" hints on misspelled keys.
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-// " (did you mean 'x'?)" for a near miss (at most 2 edits and fewer than half the
-// shorter name), otherwise " (known: a, b, c)".
-template <typename Names>
-std::string Hint(std::string_view key, const Names& known) {
-  std::string_view best;
-  size_t best_distance = 3;
-  for (std::string_view name : known) {
-    size_t d = EditDistance(key, name);
-    if (d < best_distance && 2 * d < std::min(key.size(), name.size())) {
-      best_distance = d, best = name;
-    }
-  }
-  if (!best.empty()) return fmt::format(" (did you mean '{}'?)", best);
-  return fmt::format(" (known: {})", Join(known));
-}
-
-std::string_view TypeName(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a floating-point number";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    default:
-      return "a date/time";
-  }
-}
-
 // [a-z0-9_]+: rule ids and logical table names end up in file names, metrics and
 // dashboards, so they stay plain.
 bool ValidName(std::string_view name) {
@@ -141,33 +86,18 @@ bool IsRowRule(RuleType type) {
 }
 
 // Turns a parsed TOML document into QualityRules, stopping at the first problem.
-class QualityRulesParser {
+class QualityRulesParser : public strict_toml::ParserBase {
  public:
-  explicit QualityRulesParser(std::string source) : source_(std::move(source)) {}
+  explicit QualityRulesParser(std::string source) : ParserBase(std::move(source)) {}
 
   StatusOr<QualityRules> Build(const toml::table& root) {
     QualityRules rules;
-    rules.source_ = source_;
+    rules.source_ = source();
     static constexpr std::array<std::string_view, 2> kTopKeys = {"version", "rule"};
-    for (const auto& [key, value] : root) {
-      if (!Contains(kTopKeys, key.str())) {
-        return Err(
-            key, fmt::format("unknown top-level key '{}'{}", key.str(), Hint(key.str(), kTopKeys)));
-      }
-    }
-    const toml::node* version = root.get("version");
-    if (version == nullptr) {
-      return Err(1, "missing required key 'version' (e.g. version = \"2026.11-1\")");
-    }
-    if (!version->is_string() || version->as_string()->get().empty()) {
-      return Err(*version, "'version' must be a non-empty string");
-    }
-    rules.version_ = version->as_string()->get();
-    if (const toml::node* list = root.get("rule")) {
-      const toml::array* array = list->as_array();
-      if (array == nullptr || !array->is_array_of_tables()) {
-        return Err(*list, "'rule' must be an array of tables: write each rule as [[rule]]");
-      }
+    LASTRO_RETURN_IF_ERROR(CheckKeys(root, kTopKeys, "unknown top-level key"));
+    LASTRO_ASSIGN_OR_RETURN(rules.version_, Version(root));
+    LASTRO_ASSIGN_OR_RETURN(const toml::array* array, ArrayOfTables(root, "rule"));
+    if (array != nullptr) {
       for (const toml::node& node : *array) {
         LASTRO_ASSIGN_OR_RETURN(QualityRule rule, ParseRule(*node.as_table(), rules));
         rules.rules_.push_back(std::move(rule));
@@ -177,16 +107,6 @@ class QualityRulesParser {
   }
 
  private:
-  Status Err(int line, const std::string& reason) const {
-    return absl::InvalidArgumentError(fmt::format("{}:{}: {}", source_, std::max(line, 1), reason));
-  }
-  Status Err(const toml::node& node, const std::string& reason) const {
-    return Err(static_cast<int>(node.source().begin.line), reason);
-  }
-  Status Err(const toml::key& key, const std::string& reason) const {
-    return Err(static_cast<int>(key.source().begin.line), reason);
-  }
-
   StatusOr<QualityRule> ParseRule(const toml::table& t, const QualityRules& done) {
     QualityRule rule;
     rule.line = static_cast<int>(t.source().begin.line);
@@ -204,12 +124,7 @@ class QualityRulesParser {
       }
     }
     where_ = fmt::format("rule '{}'", rule.id);
-    for (const auto& [key, value] : t) {
-      if (!Contains(kAllKeys, key.str())) {
-        return Err(key, fmt::format("{}: unknown key '{}'{}", where_, key.str(),
-                                    Hint(key.str(), kAllKeys)));
-      }
-    }
+    LASTRO_RETURN_IF_ERROR(CheckKeys(t, kAllKeys, where_ + ": unknown key"));
     LASTRO_ASSIGN_OR_RETURN(std::string type, RequiredString(t, "type"));
     auto type_it = std::find(kTypeNames.begin(), kTypeNames.end(), type);
     if (type_it == kTypeNames.end()) {
@@ -220,17 +135,12 @@ class QualityRulesParser {
     const std::vector<std::string_view>& type_keys = TypeKeys()[type_it - kTypeNames.begin()];
     for (const auto& [key, value] : t) {
       if (!Contains(kCommonKeys, key.str()) && !Contains(type_keys, key.str())) {
-        return Err(key, fmt::format("{}: key '{}' does not apply to type '{}' (its keys: {}, {})",
-                                    where_, key.str(), type, Join(kCommonKeys), Join(type_keys)));
+        return Err(
+            key, fmt::format("{}: key '{}' does not apply to type '{}' (its keys: {}, {})", where_,
+                             key.str(), type, JoinNames(kCommonKeys), JoinNames(type_keys)));
       }
     }
-    LASTRO_ASSIGN_OR_RETURN(std::string severity, RequiredString(t, "severity"));
-    if (severity != "error" && severity != "warn") {
-      return Err(
-          *t.get("severity"),
-          fmt::format("{}: 'severity' must be \"error\" or \"warn\", got '{}'", where_, severity));
-    }
-    rule.severity = severity == "error" ? Severity::kError : Severity::kWarn;
+    LASTRO_ASSIGN_OR_RETURN(rule.severity, ParseSeverity(t));
     LASTRO_ASSIGN_OR_RETURN(rule.table, RequiredString(t, "table"));
     if (!ValidName(rule.table)) {
       return Err(*t.get("table"), where_ + ": 'table' must be a logical name of a-z, 0-9 and _");
@@ -329,6 +239,16 @@ class QualityRulesParser {
     return absl::InternalError("unreachable rule type");
   }
 
+  StatusOr<Severity> ParseSeverity(const toml::table& t) const {
+    LASTRO_ASSIGN_OR_RETURN(std::string severity, RequiredString(t, "severity"));
+    if (severity != "error" && severity != "warn") {
+      return Err(
+          *t.get("severity"),
+          fmt::format("{}: 'severity' must be \"error\" or \"warn\", got '{}'", where_, severity));
+    }
+    return severity == "error" ? Severity::kError : Severity::kWarn;
+  }
+
   StatusOr<std::string> RequiredString(const toml::table& t, std::string_view key) const {
     const toml::node* node = t.get(key);
     if (node == nullptr) return Err(t, fmt::format("{}: missing required key '{}'", where_, key));
@@ -406,55 +326,29 @@ class QualityRulesParser {
     return absl::OkStatus();
   }
 
-  // Accepts an integer too (`= 1`), since TOML spells whole numbers without a point.
   Status Number(const toml::node& v, std::string_view key, double min, double max,
                 double* out) const {
-    std::optional<double> value = v.value<double>();
-    if (!(v.is_floating_point() || v.is_integer()) || !value) {
-      return Err(v, fmt::format("{}: '{}' must be a number, got {}", where_, key, TypeName(v)));
-    }
-    if (!std::isfinite(*value) || *value < min || *value > max) {
-      return Err(v,
-                 fmt::format("{}: '{}' must be in {}..{}, got {}", where_, key, min, max, *value));
-    }
-    *out = *value;
-    return absl::OkStatus();
+    return NumberIn(v, fmt::format("{}: '{}'", where_, key), min, max, out);
   }
 
   Status Int(const toml::node& v, std::string_view key, int min, int max, int* out) const {
-    if (!v.is_integer()) {
-      return Err(v, fmt::format("{}: '{}' must be an integer, got {}", where_, key, TypeName(v)));
-    }
-    int64_t value = v.as_integer()->get();
-    if (value < min || value > max) {
-      return Err(v,
-                 fmt::format("{}: '{}' must be in {}..{}, got {}", where_, key, min, max, value));
-    }
+    int64_t value = 0;
+    LASTRO_RETURN_IF_ERROR(IntIn(v, fmt::format("{}: '{}'", where_, key), min, max, &value));
     *out = static_cast<int>(value);
     return absl::OkStatus();
   }
 
-  std::string source_;
   std::string where_;  // "rule 'x'", prefix of rule errors
 };
 
 StatusOr<QualityRules> QualityRules::LoadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(fmt::format("quality rules file not found: {}", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return Parse(text.str(), path);
+  LASTRO_ASSIGN_OR_RETURN(std::string text, strict_toml::ReadFile(path, "quality rules file"));
+  return Parse(text, path);
 }
 
 StatusOr<QualityRules> QualityRules::Parse(std::string_view toml_text, std::string_view source) {
   std::string name(source);
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, name);
-  } catch (const toml::parse_error& err) {
-    return absl::InvalidArgumentError(
-        fmt::format("{}:{}: {}", name, err.source().begin.line, err.description()));
-  }
+  LASTRO_ASSIGN_OR_RETURN(toml::table root, strict_toml::Parse(toml_text, name));
   return QualityRulesParser(name).Build(root);
 }
 

@@ -1,17 +1,15 @@
-// Loading and validation of policy files: TOML (toml++) -> Policy. toml++ throws;
-// its exceptions stop here and become kInvalidArgument.
+// Loading and validation of policy files: TOML (toml++) -> Policy. toml++'s
+// exceptions stop in strict_toml::Parse and become kInvalidArgument.
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/strict_toml.h"
 #include "decide/policy.h"
 #include "decide/policy_internal.h"
 
@@ -20,58 +18,8 @@ namespace {
 
 namespace pi = policy_internal;
 
-// Levenshtein distance, for "did you mean" hints on misspelled keys.
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-template <typename Names>
-std::string Hint(std::string_view key, const Names& known) {
-  // Suggest only near misses: at most 2 edits, and fewer than half the shorter name
-  // (so "F" is not "did you mean 'A'").
-  std::string_view best;
-  size_t best_distance = 3;
-  for (std::string_view name : known) {
-    size_t d = EditDistance(key, name);
-    if (d < best_distance && 2 * d < std::min(key.size(), name.size())) {
-      best_distance = d, best = name;
-    }
-  }
-  if (!best.empty()) return fmt::format(" (did you mean '{}'?)", best);
-  std::string list;
-  for (std::string_view name : known) list += (list.empty() ? "" : ", ") + std::string(name);
-  return fmt::format(" (known: {})", list);
-}
-
-std::string_view TypeName(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a floating-point number";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    default:
-      return "a date/time";
-  }
-}
+using strict_toml::Hint;
+using strict_toml::TypeName;
 
 bool ValidRuleId(std::string_view id) {
   if (id.empty() || !(id[0] >= 'A' && id[0] <= 'Z')) return false;
@@ -83,28 +31,16 @@ bool ValidRuleId(std::string_view id) {
 }  // namespace
 
 // Turns a parsed TOML document into a Policy, stopping at the first problem.
-class PolicyParser {
+class PolicyParser : public strict_toml::ParserBase {
  public:
-  explicit PolicyParser(std::string source) : source_(std::move(source)) {}
+  explicit PolicyParser(std::string source) : ParserBase(std::move(source)) {}
 
   StatusOr<Policy> Build(const toml::table& root) {
     Policy p;
     static constexpr std::array<std::string_view, 4> kTopKeys = {"version", "default", "bands",
                                                                  "rule"};
-    for (const auto& [key, value] : root) {
-      if (pi::IndexOf(kTopKeys, key.str()) < 0) {
-        return Err(
-            key, fmt::format("unknown top-level key '{}'{}", key.str(), Hint(key.str(), kTopKeys)));
-      }
-    }
-    const toml::node* version = root.get("version");
-    if (version == nullptr) {
-      return Err(1, "missing required key 'version' (e.g. version = \"2026.11-1\")");
-    }
-    if (!version->is_string() || version->as_string()->get().empty()) {
-      return Err(*version, "'version' must be a non-empty string");
-    }
-    p.version_ = version->as_string()->get();
+    LASTRO_RETURN_IF_ERROR(CheckKeys(root, kTopKeys, "unknown top-level key"));
+    LASTRO_ASSIGN_OR_RETURN(p.version_, Version(root));
 
     const toml::node* def = root.get("default");
     if (def == nullptr) {
@@ -115,12 +51,9 @@ class PolicyParser {
 
     LASTRO_RETURN_IF_ERROR(ParseBands(root, p));
 
-    if (const toml::node* rules = root.get("rule")) {
-      const toml::array* array = rules->as_array();
-      if (array == nullptr || !array->is_array_of_tables()) {
-        return Err(*rules, "'rule' must be an array of tables: write each rule as [[rule]]");
-      }
-      for (const toml::node& rule : *array) {
+    LASTRO_ASSIGN_OR_RETURN(const toml::array* rules, ArrayOfTables(root, "rule"));
+    if (rules != nullptr) {
+      for (const toml::node& rule : *rules) {
         LASTRO_RETURN_IF_ERROR(ParseRule(*rule.as_table(), p));
       }
     }
@@ -128,16 +61,6 @@ class PolicyParser {
   }
 
  private:
-  Status Err(int line, const std::string& reason) const {
-    return absl::InvalidArgumentError(fmt::format("{}:{}: {}", source_, std::max(line, 1), reason));
-  }
-  Status Err(const toml::node& node, const std::string& reason) const {
-    return Err(static_cast<int>(node.source().begin.line), reason);
-  }
-  Status Err(const toml::key& key, const std::string& reason) const {
-    return Err(static_cast<int>(key.source().begin.line), reason);
-  }
-
   StatusOr<Outcome> OutcomeOf(const toml::node& node, const std::string& what) const {
     std::optional<Outcome> outcome;
     if (node.is_string()) outcome = ParseOutcome(node.as_string()->get());
@@ -208,12 +131,7 @@ class PolicyParser {
       }
     }
     where = fmt::format("rule '{}'", info.id);
-    for (const auto& [key, value] : table) {
-      if (pi::IndexOf(kRuleKeys, key.str()) < 0) {
-        return Err(key, fmt::format("{}: unknown key '{}'{}", where, key.str(),
-                                    Hint(key.str(), kRuleKeys)));
-      }
-    }
+    LASTRO_RETURN_IF_ERROR(CheckKeys(table, kRuleKeys, where + ": unknown key"));
     if (const toml::node* d = table.get("description")) {
       if (!d->is_string()) {
         return Err(*d,
@@ -300,28 +218,14 @@ class PolicyParser {
 
   template <typename T>
   Status Int(const toml::node& v, int64_t min, int64_t max, T* out) const {
-    if (!v.is_integer()) {
-      return Err(v, fmt::format("{} must be an integer, got {}", what_, TypeName(v)));
-    }
-    int64_t value = v.as_integer()->get();
-    if (value < min || value > max) {
-      return Err(v, fmt::format("{} must be in {}..{}, got {}", what_, min, max, value));
-    }
+    int64_t value = 0;
+    LASTRO_RETURN_IF_ERROR(IntIn(v, what_, min, max, &value));
     *out = static_cast<T>(value);
     return absl::OkStatus();
   }
 
-  // Accepts an integer too (`= 1`), since TOML spells whole numbers without a point.
   Status Number(const toml::node& v, double min, double max, double* out) const {
-    std::optional<double> value = v.value<double>();
-    if (!(v.is_floating_point() || v.is_integer()) || !value) {
-      return Err(v, fmt::format("{} must be a number, got {}", what_, TypeName(v)));
-    }
-    if (!std::isfinite(*value) || *value < min || *value > max) {
-      return Err(v, fmt::format("{} must be in {}..{}, got {}", what_, min, max, *value));
-    }
-    *out = *value;
-    return absl::OkStatus();
+    return NumberIn(v, what_, min, max, out);
   }
 
   Status Bool(const toml::node& v, bool* out) const {
@@ -363,27 +267,17 @@ class PolicyParser {
     return absl::OkStatus();
   }
 
-  std::string source_;
   std::string what_;  // "rule 'X': condition 'y'", prefix of condition errors
 };
 
 StatusOr<Policy> Policy::LoadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(fmt::format("policy file not found: {}", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return Parse(text.str(), path);
+  LASTRO_ASSIGN_OR_RETURN(std::string text, strict_toml::ReadFile(path, "policy file"));
+  return Parse(text, path);
 }
 
 StatusOr<Policy> Policy::Parse(std::string_view toml_text, std::string_view source_name) {
   std::string source(source_name);
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, source);
-  } catch (const toml::parse_error& err) {
-    return absl::InvalidArgumentError(
-        fmt::format("{}:{}: {}", source, err.source().begin.line, err.description()));
-  }
+  LASTRO_ASSIGN_OR_RETURN(toml::table root, strict_toml::Parse(toml_text, source));
   return PolicyParser(source).Build(root);
 }
 

@@ -2,13 +2,27 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <string_view>
+
+#include "common/pii.h"
 
 namespace lastro::risk {
 namespace {
 constexpr size_t kMaxResponseBytes = 1 << 20;
 }  // namespace
+
+StatusOr<CURLM*> NewMulti(int max_in_flight) {
+  static const CURLcode init = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (init != CURLE_OK) return absl::InternalError("curl_global_init failed");
+  CURLM* multi = curl_multi_init();
+  if (multi == nullptr) return absl::InternalError("curl_multi_init failed");
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
+                    static_cast<long>(std::clamp(max_in_flight, 4, 1024)));
+  return multi;
+}
 
 HttpCall::HttpCall(const std::string& url, std::string body,
                    const std::vector<std::string>& headers, void* tag)
@@ -90,6 +104,41 @@ size_t HttpCall::OnHeader(char* data, size_t size, size_t n, void* self) {
     }
   }
   return size * n;
+}
+
+CallResult ClassifyCall(const HttpCall& call, CURLcode code, double elapsed_ms) {
+  if (code == CURLE_OPERATION_TIMEDOUT) {
+    return {.outcome = CallOutcome::kTimeout,
+            .metric = "timeout",
+            .breaker_success = false,
+            .error = "timeout after " + std::to_string(static_cast<int64_t>(elapsed_ms)) + " ms"};
+  }
+  if (code != CURLE_OK) {
+    return {.outcome = CallOutcome::kNetwork,
+            .metric = "network",
+            .breaker_success = false,
+            .error = call.Describe(code)};
+  }
+  CallResult r;
+  r.http_status = call.http_status();
+  if (r.http_status >= 200 && r.http_status < 300) return r;
+  r.error = "HTTP " + std::to_string(r.http_status);
+  if (r.http_status == 429) {
+    r.outcome = CallOutcome::kThrottled;
+    r.metric = "http_429";
+  } else if (r.http_status >= 500) {
+    r.outcome = CallOutcome::kServerError;
+    r.metric = "http_5xx";
+    r.breaker_success = false;
+  } else {
+    r.outcome = CallOutcome::kRejected;
+    r.metric = "http_4xx";
+    auto j = nlohmann::json::parse(call.response(), nullptr, false);
+    if (j.is_object() && j.contains("error") && j["error"].is_string()) {
+      r.detail = ": " + pii::Redact(j["error"].get<std::string>());
+    }
+  }
+  return r;
 }
 
 }  // namespace lastro::risk

@@ -7,7 +7,6 @@
 #include <deque>
 #include <exception>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -15,13 +14,10 @@
 #include <vector>
 
 #include "common/log.h"
-#include "common/pii.h"
 #include "risk/assessment_json.h"
-#include "risk/backoff.h"
 #include "risk/circuit_breaker.h"
 #include "risk/http_call.h"
-#include "risk/rate_limiter.h"
-#include "risk/retry_budget.h"
+#include "risk/resilience.h"
 
 namespace lastro::risk {
 namespace {
@@ -30,7 +26,6 @@ using Ms = std::chrono::milliseconds;
 using TimePoint = std::chrono::steady_clock::time_point;
 
 constexpr Ms kMaxPollWait{1000};
-constexpr Ms kBreakerRecheck{100};
 
 double MillisBetween(TimePoint a, TimePoint b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
@@ -76,14 +71,7 @@ struct RiskClient::Impl {
         registry(reg),
         multi(m),
         endpoint(c.url.substr(0, c.url.find_last_not_of('/') + 1) + "/v1/risk/assessments"),
-        backoff(Ms(c.backoff_base_ms), Ms(c.backoff_max_ms),
-                static_cast<uint64_t>(clk.WallMicros())),
-        budget(c.retry_budget_ratio, c.retry_budget_min_per_s,
-               std::max(10.0, 10.0 * c.retry_budget_min_per_s), clk),
-        breaker(
-            {c.breaker_window, c.breaker_min_calls, c.breaker_failure_ratio, Ms(c.breaker_open_ms)},
-            clk),
-        limiter(c.rate_limit_per_s, std::max(1.0, c.rate_limit_per_s / 10), clk),
+        resilience(ResilienceSettings::Of(c), clk),
         retries(reg.GetCounter("lastro.risk.retries", "Risk provider retries")),
         in_flight_gauge(reg.GetGauge("lastro.risk.in_flight", "Risk requests outstanding")),
         circuit_open(reg.GetGauge("lastro.risk.circuit_open", "1 while the breaker is open")),
@@ -109,10 +97,7 @@ struct RiskClient::Impl {
   const std::string endpoint;
 
   // Loop-thread state (no lock: only the loop thread touches it).
-  Backoff backoff;
-  RetryBudget budget;
-  CircuitBreaker breaker;
-  RateLimiter limiter;
+  Resilience resilience;
   std::vector<std::unique_ptr<Pending>> active;
   CircuitBreaker::State last_state = CircuitBreaker::State::kClosed;
 
@@ -143,12 +128,12 @@ void RiskClient::Impl::Loop() {
       if (stopped) break;
     }
     TimePoint now = clock.Now();
-    bool admit = breaker.WouldAdmit();
+    bool admit = resilience.breaker.WouldAdmit();
     for (auto& p : active) {
       if (p->in_call || p->finished) continue;
       if (p->next_at <= now || (p->waiting_breaker && admit)) {
         Advance(*p, now);
-        admit = breaker.WouldAdmit();
+        admit = resilience.breaker.WouldAdmit();
       }
     }
     int running = 0;
@@ -184,7 +169,7 @@ void RiskClient::Impl::TakeSubmissions() {
 
 Ms RiskClient::Impl::PollTimeout(TimePoint now) {
   Ms wait = kMaxPollWait;
-  bool admit = breaker.WouldAdmit();
+  bool admit = resilience.breaker.WouldAdmit();
   for (const auto& p : active) {
     if (p->in_call || p->finished) continue;
     if (p->waiting_breaker && admit) return Ms(0);
@@ -203,29 +188,21 @@ void RiskClient::Impl::Advance(Pending& p, TimePoint now) {
     Finish(p, absl::DeadlineExceededError(why), "deadline");
     return;
   }
-  if (!breaker.WouldAdmit()) {
-    // Wait without spending an attempt; re-checked whenever the breaker admits.
-    p.waiting_breaker = true;
-    // Open: until it turns half-open. Half-open with the probe out: look again soon,
-    // in case the probe fails and re-opens the breaker (a close wakes us at once).
-    TimePoint until = breaker.open_until();
-    if (until == TimePoint::min()) until = now + kBreakerRecheck;
-    p.next_at = std::min(until, p.deadline);
+  // Waiting on the breaker spends no attempt; such a request is re-checked whenever
+  // the breaker admits (a close wakes it at once).
+  const Resilience::Admission admission = resilience.Admit(now, p.deadline);
+  p.waiting_breaker = admission.waiting_breaker;
+  if (!admission.send) {
+    p.next_at = admission.next_at;
     return;
   }
-  p.waiting_breaker = false;
-  auto wait = limiter.TryAcquire();
-  if (wait > std::chrono::nanoseconds(0)) {
-    p.next_at = std::min(now + wait, p.deadline);
-    return;
-  }
-  p.probe = breaker.TryAcquire() == CircuitBreaker::Admission::kProbe;
+  p.probe = admission.probe;
   StartCall(p, now);
 }
 
 void RiskClient::Impl::StartCall(Pending& p, TimePoint now) {
   if (p.attempts == 0) {
-    budget.OnFirstAttempt();
+    resilience.budget.OnFirstAttempt();
     p.first_sent = now;
   }
   ++p.attempts;
@@ -255,59 +232,32 @@ void RiskClient::Impl::OnCallDone(Pending& p, CURLcode code) {
   curl_multi_remove_handle(multi, p.call->handle());
   p.in_call = false;
   TimePoint now = clock.Now();
-  latency.Observe(MillisBetween(p.call_started, now));
-  if (code == CURLE_OK) {
-    long http = p.call->http_status();
-    if (http >= 200 && http < 300) {
-      CountCall("ok", false);
-      breaker.Record(true, p.probe);
-      auto decoded = DecodeAssessment(p.call->response(), p.request.request_id);
-      const char* reason = decoded.ok() ? nullptr : "invalid_response";
-      Finish(p, std::move(decoded), reason);
-      return;
-    }
-    p.last_error = "HTTP " + std::to_string(http);
-    if (http == 429) {
-      CountCall("http_429", false);
-      breaker.Record(true, p.probe);  // throttled, but alive: not a breaker failure
-      RetryOrGiveUp(p, now);
-      return;
-    }
-    if (http >= 500) {
-      CountCall("http_5xx", true);
-      breaker.Record(false, p.probe);
-      RetryOrGiveUp(p, now);
-      return;
-    }
-    // Any other status is a permanent rejection of this request: do not retry.
-    CountCall("http_4xx", false);
-    breaker.Record(true, p.probe);
-    std::string detail;
-    auto j = nlohmann::json::parse(p.call->response(), nullptr, false);
-    if (j.is_object() && j.contains("error") && j["error"].is_string()) {
-      detail = ": " + pii::Redact(j["error"].get<std::string>());
-    }
-    std::string message = "risk provider rejected request " + std::to_string(p.request.request_id) +
-                          " with HTTP " + std::to_string(http) + detail;
-    if (http == 401 || http == 403) {
-      // Our credentials, not this request, are wrong: every request would fail the
-      // same way, so tell the caller to stop and alert rather than dead-letter.
-      Finish(p, absl::FailedPreconditionError(message + " (check risk.token)"), "unauthorized");
-    } else {
-      Finish(p, absl::InvalidArgumentError(message), "rejected");
-    }
+  const double elapsed_ms = MillisBetween(p.call_started, now);
+  latency.Observe(elapsed_ms);
+  const CallResult result = ClassifyCall(*p.call, code, elapsed_ms);
+  CountCall(result.metric, !result.breaker_success);
+  resilience.breaker.Record(result.breaker_success, p.probe);
+  if (result.outcome == CallOutcome::kOk) {
+    auto decoded = DecodeAssessment(p.call->response(), p.request.request_id);
+    const char* reason = decoded.ok() ? nullptr : "invalid_response";
+    Finish(p, std::move(decoded), reason);
     return;
   }
-  if (code == CURLE_OPERATION_TIMEDOUT) {
-    CountCall("timeout", true);
-    p.last_error = "timeout after " +
-                   std::to_string(static_cast<int64_t>(MillisBetween(p.call_started, now))) + " ms";
-  } else {
-    CountCall("network", true);
-    p.last_error = p.call->Describe(code);
+  p.last_error = result.error;
+  if (result.retryable()) {
+    RetryOrGiveUp(p, now);
+    return;
   }
-  breaker.Record(false, p.probe);
-  RetryOrGiveUp(p, now);
+  // Any other status is a permanent rejection of this request: do not retry.
+  std::string message = "risk provider rejected request " + std::to_string(p.request.request_id) +
+                        " with HTTP " + std::to_string(result.http_status) + result.detail;
+  if (result.unauthorized()) {
+    // Our credentials, not this request, are wrong: every request would fail the
+    // same way, so tell the caller to stop and alert rather than dead-letter.
+    Finish(p, absl::FailedPreconditionError(message + " (check risk.token)"), "unauthorized");
+  } else {
+    Finish(p, absl::InvalidArgumentError(message), "rejected");
+  }
 }
 
 void RiskClient::Impl::RetryOrGiveUp(Pending& p, TimePoint now) {
@@ -319,7 +269,7 @@ void RiskClient::Impl::RetryOrGiveUp(Pending& p, TimePoint now) {
            "attempts");
     return;
   }
-  Ms delay = backoff.Delay(p.attempts, p.call->retry_after());
+  Ms delay = resilience.backoff.Delay(p.attempts, p.call->retry_after());
   if (now + delay >= p.deadline) {
     Finish(p,
            absl::DeadlineExceededError(
@@ -328,7 +278,7 @@ void RiskClient::Impl::RetryOrGiveUp(Pending& p, TimePoint now) {
            "deadline");
     return;
   }
-  if (!budget.TryWithdraw()) {
+  if (!resilience.budget.TryWithdraw()) {
     Finish(p,
            absl::UnavailableError("risk provider unavailable after " + attempts +
                                   " attempts (retry budget exhausted): " + p.last_error),
@@ -375,30 +325,25 @@ void RiskClient::Impl::Finish(Pending& p, StatusOr<Assessment> outcome, const ch
 }
 
 void RiskClient::Impl::PublishHealth() {
-  CircuitBreaker::State s = breaker.state();
+  CircuitBreaker::State s = resilience.breaker.state();
   circuit_open.Set(s == CircuitBreaker::State::kOpen ? 1 : 0);
   if (s != last_state) {
     if (s == CircuitBreaker::State::kOpen) breaker_opened.Add();
     log::Warn("risk circuit breaker changed state",
               {{"from", CircuitBreaker::StateName(last_state)},
                {"to", CircuitBreaker::StateName(s)},
-               {"failure_ratio", breaker.failure_ratio()}});
+               {"failure_ratio", resilience.breaker.failure_ratio()}});
     last_state = s;
   }
   std::lock_guard lock(health_mu);
   health_snapshot.circuit = CircuitBreaker::StateName(s);
-  health_snapshot.error_rate = breaker.failure_ratio();
+  health_snapshot.error_rate = resilience.breaker.failure_ratio();
 }
 
 StatusOr<std::unique_ptr<RiskClient>> RiskClient::Create(const RiskConfig& config, Clock& clock,
                                                          metrics::Registry& registry) {
   LASTRO_RETURN_IF_ERROR(ValidateConfig(config));
-  static const CURLcode init = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (init != CURLE_OK) return absl::InternalError("curl_global_init failed");
-  CURLM* multi = curl_multi_init();
-  if (multi == nullptr) return absl::InternalError("curl_multi_init failed");
-  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
-                    static_cast<long>(std::clamp(config.max_in_flight, 4, 1024)));
+  LASTRO_ASSIGN_OR_RETURN(CURLM * multi, NewMulti(config.max_in_flight));
   auto impl = std::make_unique<Impl>(config, clock, registry, multi);
   impl->health_snapshot.circuit = "closed";
   Impl* raw = impl.get();

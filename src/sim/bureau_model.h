@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/iso_date.h"  // IsIsoDate, which checks as_of here and in the bureau client
+
 namespace lastro::sim {
 
 inline constexpr const char* kBureauModelVersion = "bureau-sim-1";
@@ -42,8 +44,5 @@ BureauInconsistency BureauInconsistencyFor(std::string_view cpf, std::string_vie
 // different score sent with kListedTwice (0..1000, != BureauScoreFor). Thread-safe.
 int32_t BureauOutOfRangeScore(std::string_view cpf, std::string_view as_of);
 int32_t BureauConflictingScore(std::string_view cpf, std::string_view as_of);
-
-// True for "YYYY-MM-DD" naming a real calendar day (leap years included).
-bool IsIsoDate(std::string_view text);
 
 }  // namespace lastro::sim
