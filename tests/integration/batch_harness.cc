@@ -63,20 +63,27 @@ StatusOr<std::unique_ptr<BatchHarness>> BatchHarness::Create(const BatchHarnessO
   }
   std::string rules =
       options.quality_rules.empty() ? SourceDir() + "/config/quality.toml" : options.quality_rules;
-  h->config_ = h->dir_ + "/lastro.toml";
-  std::ofstream(h->config_) << "[pg]\ndsn = \"" << h->dsn_ << "\"\n"
-                            << "[lake]\ndir = \"" << h->lake_dir_
-                            << "\"\nmemory_limit = \"512MB\"\n"
-                            << "[batch]\nquality_rules = \"" << rules << "\"\n"
-                            << options.batch_settings << "\n"
-                            << "[bureau]\nurl = \"http://" << m[1].str() << "\"\n"
-                            << "timeout_ms = 200\n"
-                            << "[metrics]\nstatsd_enabled = false\n"
-                            << options.extra_toml << "\n";
+  h->rules_ = rules;
+  h->bureau_addr_ = m[1].str();
+  h->extra_toml_ = options.extra_toml;
+  h->config_ = h->WriteConfig("lastro.toml", options.batch_settings);
   return h;
 }
 
 BatchHarness::~BatchHarness() = default;
+
+std::string BatchHarness::WriteConfig(const std::string& file, const std::string& batch_settings) {
+  std::string path = dir_ + "/" + file;
+  std::ofstream(path) << "[pg]\ndsn = \"" << dsn_ << "\"\n"
+                      << "[lake]\ndir = \"" << lake_dir_ << "\"\nmemory_limit = \"512MB\"\n"
+                      << "[batch]\nquality_rules = \"" << rules_ << "\"\n"
+                      << batch_settings << "\n"
+                      << "[bureau]\nurl = \"http://" << bureau_addr_ << "\"\n"
+                      << "timeout_ms = 200\n"
+                      << "[metrics]\nstatsd_enabled = false\n"
+                      << extra_toml_ << "\n";
+  return path;
+}
 
 Status BatchHarness::Seed(int64_t requests, int64_t customers, int days) {
   LASTRO_RETURN_IF_ERROR(conn_->Exec(kCpfFunction).status());

@@ -39,6 +39,10 @@ class BatchHarness {
   // the decided ones. Plain SQL (generate_series): seconds for 100k rows.
   Status Seed(int64_t requests, int64_t customers, int days = 7);
 
+  // Writes a variant of the harness's config with extra [batch] lines (e.g. a
+  // throttle) to <dir>/<file> and returns its path.
+  std::string WriteConfig(const std::string& file, const std::string& batch_settings);
+
   // Runs `lastro <args> --config <cfg>` to completion (5 min deadline).
   CommandResult Lastro(const std::vector<std::string>& args,
                        const std::map<std::string, std::string>& env = {});
@@ -71,6 +75,7 @@ class BatchHarness {
   std::unique_ptr<Subprocess> bureau_;
   std::unique_ptr<lake::Engine> engine_;
   std::string dsn_, dir_, lake_dir_, config_;
+  std::string rules_, bureau_addr_, extra_toml_;
 };
 
 // The environment every `lastro batch` child gets (tokenisation key).

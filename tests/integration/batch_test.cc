@@ -23,8 +23,7 @@ using namespace std::chrono_literals;
 constexpr int64_t kRequests = 105000;  // 7 days of history, >= 100k
 constexpr int64_t kCustomers = 20000;
 
-// One seeded database shared by the read-only checks (seeding 100k rows is the
-// slow part); tests that modify data make their own.
+// Each test seeds its own database and lake (SQL generate_series: seconds for 100k rows).
 class BatchTest : public ::testing::Test {
  protected:
   static std::unique_ptr<BatchHarness> Make(const std::string& name,
@@ -312,17 +311,14 @@ TEST_F(BatchTest, ASigkilledRunLeavesTheLakeReadableAndTheNextRunRepairsIt) {
   EXPECT_EQ(s["last_run_id"], s["runs"][1]["run_id"]);
 
   // Killed while extracting (throttled so it is surely still reading).
-  {
-    std::ofstream(h->dir() + "/slow.toml")
-        << "[pg]\ndsn = \"" << h->dsn() << "\"\n[lake]\ndir = \"" << h->lake_dir()
-        << "\"\n[batch]\nmax_rows_per_s = 5000\n[metrics]\nstatsd_enabled = false\n";
-  }
-  auto runner = Subprocess::Start({LastroBin(), "batch", "run", "--date", "2026-11-08", "--config",
-                                   h->dir() + "/slow.toml", "--no-enrich"},
-                                  BatchEnv(), h->dir() + "/slow");
+  std::string slow = h->WriteConfig("slow.toml", "max_rows_per_s = 5000");
+  auto runner = Subprocess::Start(
+      {LastroBin(), "batch", "run", "--date", "2026-11-08", "--config", slow, "--no-enrich"},
+      BatchEnv(), h->dir() + "/slow");
   ASSERT_TRUE(runner.ok());
   ASSERT_TRUE(WaitFor(
-      [&] { return (*runner)->Stderr().find("\"phase\":\"extract\"") != std::string::npos; }, 20s));
+      [&] { return (*runner)->Stderr().find("\"phase\":\"extract\"") != std::string::npos; }, 20s))
+      << (*runner)->Stderr();
   (*runner)->Signal(SIGKILL);
   (*runner)->Wait(10s);
   EXPECT_EQ(h->SilverDigest(), digest);
@@ -342,15 +338,14 @@ TEST_F(BatchTest, AnOverlappingRunIsRefusedAndTheRunNeverBlocksTheAppsWrites) {
   auto h = Make("batch_lock", "", "");
   ASSERT_TRUE(h);
   ASSERT_TRUE(h->Seed(30000, 5000).ok());
-  std::ofstream(h->dir() + "/slow.toml")
-      << "[pg]\ndsn = \"" << h->dsn() << "\"\n[lake]\ndir = \"" << h->lake_dir()
-      << "\"\n[batch]\nmax_rows_per_s = 10000\n[metrics]\nstatsd_enabled = false\n";
-  auto runner = Subprocess::Start({LastroBin(), "batch", "run", "--date", "2026-11-07", "--config",
-                                   h->dir() + "/slow.toml", "--no-enrich"},
-                                  BatchEnv(), h->dir() + "/slow");
+  std::string slow = h->WriteConfig("slow.toml", "max_rows_per_s = 10000");
+  auto runner = Subprocess::Start(
+      {LastroBin(), "batch", "run", "--date", "2026-11-07", "--config", slow, "--no-enrich"},
+      BatchEnv(), h->dir() + "/slow");
   ASSERT_TRUE(runner.ok());
   ASSERT_TRUE(WaitFor(
-      [&] { return (*runner)->Stderr().find("\"phase\":\"extract\"") != std::string::npos; }, 20s));
+      [&] { return (*runner)->Stderr().find("\"phase\":\"extract\"") != std::string::npos; }, 20s))
+      << (*runner)->Stderr();
 
   CommandResult second = h->Lastro({"batch", "run", "--date", "2026-11-07", "--no-enrich"});
   EXPECT_EQ(second.exit_code, 1);
