@@ -35,31 +35,38 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
         "QUALIFY row_number() OVER (PARTITION BY c.customer_token, c.score_date "
         "ORDER BY c.fetched_at DESC) = 1")));
   }
-  LASTRO_ASSIGN_OR_RETURN(lake::QueryResult missing,
-                          engine.Query("SELECT p.request_date::VARCHAR, p.customer_token "
-                                       "FROM bureau_pairs p ANTI JOIN bureau_cache c "
-                                       "ON c.customer_token = p.customer_token "
-                                       "AND c.score_date = p.request_date ORDER BY 1, 2"));
   LASTRO_ASSIGN_OR_RETURN(lake::Value pairs,
                           engine.QueryValue("SELECT count(*) FROM bureau_pairs"));
   stats.pairs = std::get<int64_t>(pairs);
-  stats.fetched = static_cast<int64_t>(missing.rows());
-  stats.cached = stats.pairs - stats.fetched;
-
-  // One Fetch per day: the bureau scores "as of" a date.
-  std::map<std::string, std::vector<std::string>> tokens_by_day;
-  for (size_t i = 0; i < missing.rows(); ++i) {
-    tokens_by_day[*missing.Text(i, 0)].push_back(*missing.Text(i, 1));
+  LASTRO_RETURN_IF_ERROR(engine.Execute(
+      "CREATE OR REPLACE TABLE bureau_missing AS SELECT p.request_date, p.customer_token "
+      "FROM bureau_pairs p ANTI JOIN bureau_cache c ON c.customer_token = p.customer_token "
+      "AND c.score_date = p.request_date"));
+  LASTRO_ASSIGN_OR_RETURN(lake::Value missing_count,
+                          engine.QueryValue("SELECT count(*) FROM bureau_missing"));
+  stats.cached = stats.pairs - std::get<int64_t>(missing_count);
+  // With `skip` nothing is asked, so the missing pairs are never read into memory.
+  std::vector<std::string> days;
+  if (!skip) {
+    stats.fetched = std::get<int64_t>(missing_count);
+    LASTRO_ASSIGN_OR_RETURN(
+        lake::QueryResult d,
+        engine.Query("SELECT DISTINCT request_date::VARCHAR FROM bureau_missing ORDER BY 1"));
+    for (size_t i = 0; i < d.rows(); ++i) days.push_back(*d.Text(i, 0));
   }
-  if (skip) {  // cached answers only: nothing is asked
-    tokens_by_day.clear();
-    stats.fetched = 0;
-  }
-  if (!tokens_by_day.empty() && client == nullptr) {
+  if (!days.empty() && client == nullptr) {
     return absl::FailedPreconditionError("bureau enrichment needs a bureau client");
   }
   LASTRO_ASSIGN_OR_RETURN(std::unique_ptr<lake::Appender> out, engine.NewAppender("bureau_new"));
-  for (const auto& [day, tokens] : tokens_by_day) {
+  // One Fetch per day (the bureau scores "as of" a date), one day in memory at a time.
+  for (const std::string& day : days) {
+    LASTRO_ASSIGN_OR_RETURN(
+        lake::QueryResult day_tokens,
+        engine.Query(absl::StrCat("SELECT customer_token FROM bureau_missing WHERE request_date = ",
+                                  SqlString(day), "::DATE ORDER BY 1")));
+    std::vector<std::string> tokens;
+    tokens.reserve(day_tokens.rows());
+    for (size_t i = 0; i < day_tokens.rows(); ++i) tokens.push_back(*day_tokens.Text(i, 0));
     std::vector<std::string> cpfs;
     cpfs.reserve(tokens.size());
     for (const std::string& t : tokens) cpfs.push_back(cpf_by_token.at(t));

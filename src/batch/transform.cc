@@ -120,8 +120,9 @@ FROM raw_customers;
 }
 
 Status SelectGood(lake::Engine& engine, const std::string& quarantine_relation) {
+  // A view, not a copy: at millions of rows a copy costs seconds and memory.
   return engine.Execute(
-      absl::StrCat("CREATE OR REPLACE TABLE good_requests AS SELECT * FROM candidate_requests c "
+      absl::StrCat("CREATE OR REPLACE VIEW good_requests AS SELECT * FROM candidate_requests c "
                    "WHERE NOT EXISTS (SELECT 1 FROM ",
                    quarantine_relation,
                    " q WHERE q.severity = 'error' AND q.table_name = 'credit_requests' "
@@ -172,20 +173,35 @@ StatusOr<std::vector<std::string>> WriteSilverRequests(lake::Engine& engine,
                                              SilverRequestColumns().end() - 1),
                     ", "),
       ", ", SqlString(run_id), " AS run_id, request_date, 1 AS fresh FROM good_requests");
-  std::string all = fresh;
+  // Merge with what is published only where it overlaps: a backfill or a first run
+  // writes its days as they are (request ids are unique within one snapshot).
+  std::vector<std::string> day_literals;
+  for (const std::string& d : out) day_literals.push_back(SqlString(d));
+  std::string in_days = absl::StrCat("(", absl::StrJoin(day_literals, ", "), ")");
+  bool overlap = false;
   if (!published_glob.empty()) {
-    absl::StrAppend(&all, " UNION ALL BY NAME SELECT ", cols,
-                    ", request_date, 0 AS fresh FROM read_parquet(", SqlString(published_glob),
-                    ", hive_partitioning = true, union_by_name = true) "
-                    "WHERE request_date IN (SELECT request_date FROM good_requests)");
+    LASTRO_ASSIGN_OR_RETURN(lake::Value published,
+                            engine.QueryValue(absl::StrCat(
+                                "SELECT count(*) FROM read_parquet(", SqlString(published_glob),
+                                ", hive_partitioning = true) WHERE request_date IN ", in_days)));
+    overlap = std::get<int64_t>(published) > 0;
   }
-  std::string merged =
-      absl::StrCat("SELECT ", cols, ", request_date FROM (", all,
-                   ") QUALIFY row_number() OVER (PARTITION BY request_id "
-                   "ORDER BY version DESC NULLS LAST, updated_at DESC NULLS LAST, fresh DESC) = 1 "
-                   "ORDER BY request_date, request_id");
+  std::string select;
+  if (!overlap) {
+    select = absl::StrCat("SELECT ", cols, ", request_date FROM (", fresh, ")");
+  } else {
+    select = absl::StrCat(
+        "SELECT ", cols, ", request_date FROM (", fresh, " UNION ALL BY NAME SELECT ", cols,
+        ", request_date, 0 AS fresh FROM read_parquet(", SqlString(published_glob),
+        ", hive_partitioning = true, union_by_name = true) WHERE request_date IN ", in_days,
+        ") QUALIFY row_number() OVER (PARTITION BY request_id "
+        "ORDER BY version DESC NULLS LAST, updated_at DESC NULLS LAST, fresh DESC) = 1");
+  }
+  // Partitioned writes keep one buffer per open partition: flushing every 100k rows
+  // bounds memory by that, not by the size of a day.
+  LASTRO_RETURN_IF_ERROR(engine.Execute("SET partitioned_write_flush_threshold = 100000"));
   LASTRO_RETURN_IF_ERROR(
-      WriteParquet(engine, merged, dir, "request_date", "part-" + run_id, row_group_rows));
+      WriteParquet(engine, select, dir, "request_date", "part-" + run_id, row_group_rows));
   return out;
 }
 
