@@ -102,9 +102,17 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
     }
   }
   LASTRO_RETURN_IF_ERROR(out->Close());
-  LASTRO_RETURN_IF_ERROR(engine.Execute(
+  // With no answer at all to join (a first backfill with --no-enrich), a view saves a
+  // full copy of the widest table.
+  LASTRO_ASSIGN_OR_RETURN(lake::Value answers,
+                          engine.QueryValue("SELECT (SELECT count(*) FROM bureau_cache) + "
+                                            "(SELECT count(*) FROM bureau_new)"));
+  const char* kind = std::get<int64_t>(answers) == 0 ? "VIEW" : "TABLE";
+  LASTRO_RETURN_IF_ERROR(engine.Execute(absl::StrCat(
       "UPDATE bureau_new SET fetched_at = CAST(now() AT TIME ZONE 'UTC' AS TIMESTAMP);"
-      "CREATE OR REPLACE TABLE candidate_requests AS "
+      "CREATE OR REPLACE ",
+      kind,
+      " candidate_requests AS "
       "WITH b AS (SELECT customer_token, score_date, score, status FROM bureau_cache "
       "           UNION ALL SELECT customer_token, score_date, score, status FROM bureau_new) "
       "SELECT s.*, CASE WHEN b.status = 'FOUND' THEN b.score END AS bureau_score, "
@@ -112,12 +120,12 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
       "            WHEN s.customer_token IS NULL OR NOT coalesce(s.cpf_valid, false) "
       "              OR s.request_date IS NULL THEN 'NOT_REQUESTED' "
       "            WHEN " +
-      std::string(skip ? "true" : "false") +
-      " THEN 'SKIPPED' "
-      "            ELSE 'UNAVAILABLE' END AS bureau_status, "
-      "       CASE WHEN b.status IS NOT NULL THEN b.score_date END AS bureau_as_of "
-      "FROM stage_requests s LEFT JOIN b "
-      "ON b.customer_token = s.customer_token AND b.score_date = s.request_date"));
+          std::string(skip ? "true" : "false") +
+          " THEN 'SKIPPED' "
+          "            ELSE 'UNAVAILABLE' END AS bureau_status, "
+          "       CASE WHEN b.status IS NOT NULL THEN b.score_date END AS bureau_as_of "
+          "FROM stage_requests s LEFT JOIN b "
+          "ON b.customer_token = s.customer_token AND b.score_date = s.request_date")));
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return stats;
 }
