@@ -102,8 +102,8 @@ TEST(StrictTomlParser, VersionIsARequiredNonEmptyString) {
 TEST(StrictTomlParser, ArrayOfTablesIsOptionalButMustBeTables) {
   TestParser parser;
   EXPECT_EQ(*parser.ArrayOfTables(toml::parse("a = 1"), "rule"), nullptr);
-  StatusOr<const toml::array*> rules =
-      parser.ArrayOfTables(toml::parse("[[rule]]\n[[rule]]"), "rule");
+  toml::table two_rules = toml::parse("[[rule]]\n[[rule]]");  // outlives the pointer
+  StatusOr<const toml::array*> rules = parser.ArrayOfTables(two_rules, "rule");
   ASSERT_TRUE(rules.ok());
   EXPECT_EQ((*rules)->size(), 2u);
   EXPECT_EQ(parser.ArrayOfTables(toml::parse("rule = 1"), "rule").status().message(),
