@@ -19,6 +19,7 @@
 #include "batch/extractor.h"
 #include "batch/quality.h"
 #include "batch/run_history.h"
+#include "batch/run_window.h"
 #include "batch/transform.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -31,74 +32,6 @@ namespace {
 namespace fs = std::filesystem;
 using lake::SqlString;
 using SteadyClock = std::chrono::steady_clock;
-
-// The run's scope in time: business days [first, last] in the batch's zone.
-struct Window {
-  RunMode mode = RunMode::kIncremental;
-  std::string first_day, last_day;  // YYYY-MM-DD
-  absl::Time start, end;            // [start of first_day, end of last_day)
-  std::string label;                // partition value of per-run tables
-};
-
-StatusOr<absl::CivilDay> ParseDay(const std::string& text, const char* flag) {
-  absl::CivilDay day;
-  if (!absl::ParseCivilTime(text, &day)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", flag, " '", text, "' is not a date (YYYY-MM-DD)"));
-  }
-  return day;
-}
-
-std::string PgInstant(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", t, absl::UTCTimeZone());
-}
-
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
-
-StatusOr<Window> MakeWindow(const BatchRunOptions& o, const absl::TimeZone& zone) {
-  Window w;
-  absl::CivilDay first, last;
-  if (!o.from.empty() || !o.to.empty()) {
-    if (o.from.empty() || o.to.empty()) {
-      return absl::InvalidArgumentError("a backfill needs both --from and --to");
-    }
-    LASTRO_ASSIGN_OR_RETURN(first, ParseDay(o.from, "from"));
-    LASTRO_ASSIGN_OR_RETURN(last, ParseDay(o.to, "to"));
-    if (last < first) return absl::InvalidArgumentError("--to is before --from");
-    if (last - first > 366) {
-      return absl::InvalidArgumentError("a backfill covers at most 367 days; split it");
-    }
-    w.mode = RunMode::kBackfill;
-  } else if (!o.date.empty()) {
-    LASTRO_ASSIGN_OR_RETURN(first, ParseDay(o.date, "date"));
-    last = first;
-  } else {
-    first = last = absl::ToCivilDay(absl::Now(), zone) - 1;
-  }
-  w.first_day = absl::FormatCivilTime(first);
-  w.last_day = absl::FormatCivilTime(last);
-  w.start = absl::FromCivil(first, zone);
-  w.end = absl::FromCivil(last + 1, zone);
-  w.label = first == last ? w.first_day : absl::StrCat(w.first_day, "_", w.last_day);
-  return w;
-}
-
-// The SQL predicate over credit_requests `r` for the run's scope. Rows without a
-// created_at are in scope when their updated_at is, so they reach quarantine.
-std::string ScopePredicate(const Window& w, const std::optional<absl::Time>& from) {
-  std::string end = SqlString(PgInstant(w.end));
-  if (w.mode == RunMode::kBackfill) {
-    std::string start = SqlString(PgInstant(w.start));
-    return absl::StrCat("((r.created_at >= ", start, " AND r.created_at < ", end,
-                        ") OR (r.created_at IS NULL AND r.updated_at >= ", start,
-                        " AND r.updated_at < ", end, "))");
-  }
-  std::string in_window = absl::StrCat("(r.created_at < ", end, " OR r.created_at IS NULL)");
-  if (!from) return in_window;
-  return absl::StrCat("(r.updated_at >= ", SqlString(PgInstant(*from)), " AND ", in_window, ")");
-}
 
 // Glob of a published table's files, or "" when it has none.
 std::string PublishedGlob(const lake::TableStore& store, const std::string& zone,
@@ -167,7 +100,7 @@ struct Staged {
 // The body of a run; `m` is filled as it goes so a failure still records what happened.
 // `silver_fields` gets the silver table's columns and types, for lineage.
 Status Run(const Config& config, const BatchRunOptions& options, lake::TableStore& store,
-           const LakeState& state, RunManifest& m, const Window& window,
+           const LakeState& state, RunManifest& m, const RunWindow& window,
            metrics::Registry& registry,
            std::vector<std::pair<std::string, std::string>>* silver_fields) {
   PhaseTimer timer(m);
@@ -187,7 +120,7 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   std::optional<absl::Time> from;
   if (window.mode == RunMode::kIncremental && state.watermark) {
     from = *state.watermark - absl::Minutes(config.batch.overlap_minutes);
-    m.source.watermark_from = Rfc3339(*from);
+    m.source.watermark_from = Rfc3339Millis(*from);
   }
   ExtractOptions eo{
       .dsn = config.batch.replica_dsn.empty() ? config.pg.dsn : config.batch.replica_dsn,
@@ -217,7 +150,7 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
                        &snapshot_time, &parse_error)) {
     return absl::InternalError("unreadable snapshot time " + extracted.snapshot_time);
   }
-  m.source.snapshot_time = Rfc3339(snapshot_time);
+  m.source.snapshot_time = Rfc3339Millis(snapshot_time);
   // The watermark never moves backwards. A backfill sets it only on the first load
   // (no watermark yet), so the next incremental run starts where the history ends.
   std::optional<absl::Time> new_watermark;
@@ -225,7 +158,7 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
     new_watermark = std::min(window.end, snapshot_time);
     if (state.watermark) new_watermark = std::max(*new_watermark, *state.watermark);
   }
-  m.source.watermark_to = new_watermark ? Rfc3339(*new_watermark) : "";
+  m.source.watermark_to = new_watermark ? Rfc3339Millis(*new_watermark) : "";
   m.inputs = {{"public.credit_requests", extracted.requests},
               {"public.credit_decisions", extracted.decisions},
               {"public.customers", extracted.customers}};
@@ -457,7 +390,8 @@ StatusOr<RunManifest> RunDailyBatch(const Config& config, const BatchRunOptions&
     return absl::InvalidArgumentError(absl::StrCat("batch.timezone '", config.batch.timezone,
                                                    "' is unknown (is tzdata installed?)"));
   }
-  LASTRO_ASSIGN_OR_RETURN(Window window, MakeWindow(options, zone));
+  LASTRO_ASSIGN_OR_RETURN(RunWindow window,
+                          MakeRunWindow(options.date, options.from, options.to, zone, absl::Now()));
   LASTRO_ASSIGN_OR_RETURN(lake::TableStore store, lake::TableStore::Open(config.lake.dir));
   RunManifest m;
   m.run_id = NewRunId();
@@ -477,7 +411,7 @@ StatusOr<RunManifest> RunDailyBatch(const Config& config, const BatchRunOptions&
   m.batch_date_to = window.last_day;
   m.mode = window.mode;
   auto started = absl::Now();
-  m.started_at = Rfc3339(started);
+  m.started_at = Rfc3339Millis(started);
   std::string source_dsn =
       config.batch.replica_dsn.empty() ? config.pg.dsn : config.batch.replica_dsn;
   m.source.dsn_host = PgEndpoint::FromDsn(source_dsn).ToString();
@@ -516,7 +450,7 @@ StatusOr<RunManifest> RunDailyBatch(const Config& config, const BatchRunOptions&
   Status status = Run(config, options, store, state, m, window, registry, &silver_fields);
   ReportMetrics(config, registry, m, status);
 
-  m.finished_at = Rfc3339(absl::Now());
+  m.finished_at = Rfc3339Millis(absl::Now());
   m.state = status.ok() ? RunState::kSucceeded : RunState::kFailed;
   m.error = status.ok() ? "" : std::string(status.message());
   event.type = status.ok() ? EventType::kComplete : EventType::kFail;
