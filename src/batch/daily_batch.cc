@@ -94,7 +94,6 @@ class StopWatcher {
 
 struct Staged {
   std::string zone, table;
-  bool partitioned;
 };
 
 // The body of a run; `m` is filled as it goes so a failure still records what happened.
@@ -245,10 +244,10 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   const int rg = config.lake.row_group_rows;
   const std::string prefix = "part-" + m.run_id;
   std::vector<Staged> staged;
-  auto stage = [&](const std::string& zone, const std::string& table, lake::PublishMode mode,
-                   bool partitioned) -> StatusOr<std::string> {
+  auto stage = [&](const std::string& zone, const std::string& table,
+                   lake::PublishMode mode) -> StatusOr<std::string> {
     LASTRO_ASSIGN_OR_RETURN(fs::path dir, tx.Stage(zone, table, mode));
-    staged.push_back({zone, table, partitioned});
+    staged.push_back({zone, table});
     return dir.string();
   };
   // Bronze (as extracted, text), quarantine and quality results are logs: every run
@@ -259,8 +258,7 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
        std::vector<std::pair<std::string, std::string>>{{"credit_requests", "raw_requests"},
                                                         {"credit_decisions", "raw_decisions"},
                                                         {"customers", "raw_customers"}}) {
-    LASTRO_ASSIGN_OR_RETURN(std::string dir,
-                            stage("bronze", table, lake::PublishMode::kAppend, true));
+    LASTRO_ASSIGN_OR_RETURN(std::string dir, stage("bronze", table, lake::PublishMode::kAppend));
     LASTRO_RETURN_IF_ERROR(WriteOnePartition(
         *engine, absl::StrCat("SELECT *, ", SqlString(m.run_id), " AS run_id FROM ", raw), dir,
         "batch_date", window.last_day, prefix, rg));
@@ -270,7 +268,7 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
                                              "WHERE status IN ('FOUND', 'NOT_FOUND')"));
   if (std::get<int64_t>(new_scores) > 0) {
     LASTRO_ASSIGN_OR_RETURN(std::string dir,
-                            stage("bronze", "bureau_scores", lake::PublishMode::kAppend, true));
+                            stage("bronze", "bureau_scores", lake::PublishMode::kAppend));
     LASTRO_RETURN_IF_ERROR(WriteParquet(
         *engine,
         "SELECT customer_token, score, status, fetched_at, run_id, score_date FROM bureau_new "
@@ -280,8 +278,8 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   LASTRO_ASSIGN_OR_RETURN(lake::Value quarantined,
                           engine->QueryValue("SELECT count(*) FROM quarantine_rows"));
   if (std::get<int64_t>(quarantined) > 0 || !store.Exists("quarantine", "credit_requests")) {
-    LASTRO_ASSIGN_OR_RETURN(
-        std::string dir, stage("quarantine", "credit_requests", lake::PublishMode::kAppend, true));
+    LASTRO_ASSIGN_OR_RETURN(std::string dir,
+                            stage("quarantine", "credit_requests", lake::PublishMode::kAppend));
     LASTRO_RETURN_IF_ERROR(WriteOnePartition(*engine, "SELECT * FROM quarantine_rows", dir,
                                              "batch_date", window.last_day, prefix, rg));
   }
@@ -289,19 +287,19 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
     LASTRO_RETURN_IF_ERROR(
         WriteQualityResults(*engine, report, "quality_results", m.run_id, window.last_day));
     LASTRO_ASSIGN_OR_RETURN(std::string dir,
-                            stage("quality", "rule_results", lake::PublishMode::kAppend, true));
+                            stage("quality", "rule_results", lake::PublishMode::kAppend));
     LASTRO_RETURN_IF_ERROR(WriteOnePartition(*engine, "SELECT * FROM quality_results", dir,
                                              "batch_date", window.last_day, prefix, rg));
   }
   {
     LASTRO_ASSIGN_OR_RETURN(std::string dir,
-                            stage("silver", "customers", lake::PublishMode::kReplaceTable, false));
+                            stage("silver", "customers", lake::PublishMode::kReplaceTable));
     LASTRO_RETURN_IF_ERROR(WriteSilverCustomers(
         *engine, PublishedGlob(store, "silver", "customers", false), dir, m.run_id, rg));
   }
   {
-    LASTRO_ASSIGN_OR_RETURN(std::string dir, stage("silver", "credit_requests",
-                                                   lake::PublishMode::kReplacePartitions, true));
+    LASTRO_ASSIGN_OR_RETURN(
+        std::string dir, stage("silver", "credit_requests", lake::PublishMode::kReplacePartitions));
     LASTRO_ASSIGN_OR_RETURN(
         std::vector<std::string> days,
         WriteSilverRequests(*engine, PublishedGlob(store, "silver", "credit_requests", true), dir,

@@ -13,7 +13,6 @@ using lake::SqlString;
 StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
                              const std::unordered_map<std::string, std::string>& cpf_by_token,
                              const std::string& cache_glob, const std::string& run_id, bool skip) {
-  auto started = std::chrono::steady_clock::now();
   EnrichStats stats;
   LASTRO_RETURN_IF_ERROR(engine.Execute(
       "CREATE OR REPLACE TABLE bureau_new (customer_token VARCHAR, score_date DATE, "
@@ -126,7 +125,6 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
           "       CASE WHEN b.status IS NOT NULL THEN b.score_date END AS bureau_as_of "
           "FROM stage_requests s LEFT JOIN b "
           "ON b.customer_token = s.customer_token AND b.score_date = s.request_date")));
-  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return stats;
 }
 

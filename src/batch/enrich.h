@@ -27,7 +27,6 @@ struct EnrichStats {
   int64_t fetched = 0;  // asked to the bureau in this run
   int64_t found = 0, not_found = 0, inconsistent = 0, unavailable = 0;
   int64_t calls = 0, retries = 0;
-  double seconds = 0;
 };
 
 // `cache_glob` is the published bronze/bureau_scores files ("" when none);

@@ -121,7 +121,6 @@ void AppendFields(const CopyTextParser& parser, lake::Appender& a) {
 
 StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& engine,
                                 const CpfTokenizer& tokenizer, const ExtractProgress& progress) {
-  auto started = Clock::now();
   ExtractResult out;
   LASTRO_ASSIGN_OR_RETURN(
       std::unique_ptr<pg::Connection> conn,
@@ -133,12 +132,9 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
       conn->Exec("SELECT pg_is_in_recovery(), "
                  "CASE WHEN NOT pg_is_in_recovery() THEN NULL "
                  "     WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
-                 "     ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END, "
-                 "coalesce(host(inet_server_addr()), 'local') || ':' || "
-                 "coalesce(inet_server_port()::text, '') || '/' || current_database()"));
+                 "     ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END"));
   out.replica = info.Get(0, 0) == "t";
   if (!info.IsNull(0, 1)) out.replica_lag_s = std::stod(std::string(info.Get(0, 1)));
-  out.server = std::string(info.Get(0, 2));
   if (options.replica && !out.replica) {
     log::Warn("batch.replica_dsn points to a server that is not in recovery (a primary)");
   }
@@ -217,7 +213,6 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
       }));
 
   LASTRO_RETURN_IF_ERROR(conn->Exec("COMMIT").status());
-  out.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return out;
 }
 

@@ -58,9 +58,7 @@ struct ExtractResult {
   std::string snapshot_time;  // the transaction's now(), "YYYY-MM-DD HH:MM:SS.ffffff" UTC
   bool replica = false;       // the server was in recovery
   std::optional<double> replica_lag_s;
-  std::string server;  // host:port/dbname (no credentials) for lineage
   int64_t requests = 0, decisions = 0, customers = 0;
-  double seconds = 0;
   // customer_token -> CPF, for the bureau call only. Never logged or written.
   std::unordered_map<std::string, std::string> cpf_by_token;
 };
