@@ -380,7 +380,7 @@ void ReportMetrics(const Config& config, metrics::Registry& registry, const RunM
     log::Warn("batch metrics not sent", {{"error", std::string(exporter.status().message())}});
     return;
   }
-  (*exporter)->FlushNow();
+  // Destroying the exporter sends what the registry holds, once.
 }
 
 }  // namespace

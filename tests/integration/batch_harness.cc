@@ -66,6 +66,7 @@ StatusOr<std::unique_ptr<BatchHarness>> BatchHarness::Create(const BatchHarnessO
   h->rules_ = rules;
   h->bureau_addr_ = m[1].str();
   h->extra_toml_ = options.extra_toml;
+  h->statsd_ = options.statsd;
   h->config_ = h->WriteConfig("lastro.toml", options.batch_settings);
   return h;
 }
@@ -80,7 +81,7 @@ std::string BatchHarness::WriteConfig(const std::string& file, const std::string
                       << batch_settings << "\n"
                       << "[bureau]\nurl = \"http://" << bureau_addr_ << "\"\n"
                       << "timeout_ms = 200\n"
-                      << "[metrics]\nstatsd_enabled = false\n"
+                      << "[metrics]\nstatsd_enabled = " << (statsd_ ? "true" : "false") << "\n"
                       << extra_toml_ << "\n";
   return path;
 }

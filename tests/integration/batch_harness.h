@@ -22,6 +22,7 @@ struct BatchHarnessOptions {
   std::string pg_dsn;          // reuse this database instead of a fresh one
   std::string quality_rules;   // rules file; default: the repository's config/quality.toml
   std::string batch_settings;  // extra "key = value" lines for the [batch] section
+  bool statsd = false;         // metrics.statsd_enabled (the address comes from LASTRO_STATSD_ADDR)
 };
 
 struct CommandResult {
@@ -76,6 +77,7 @@ class BatchHarness {
   std::unique_ptr<lake::Engine> engine_;
   std::string dsn_, dir_, lake_dir_, config_;
   std::string rules_, bureau_addr_, extra_toml_;
+  bool statsd_ = false;
 };
 
 // The environment every `lastro batch` child gets (tokenisation key).

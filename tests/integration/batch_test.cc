@@ -1,7 +1,11 @@
 // `lastro batch run` against a real PostgreSQL, the real bureau simulator, and the
 // lake read back with DuckDB.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -480,6 +484,44 @@ TEST_F(BatchTest, LakeDdlForDuckdbReadsTheSameRowsAndCompactionKeepsThem) {
   EXPECT_EQ(files_after->Int(0, 0), 1);
   EXPECT_EQ(files_after->Int(0, 1), files_before->Int(0, 1));
   EXPECT_EQ(h->SilverDigest(), digest);
+}
+
+TEST_F(BatchTest, ARunSendsItsCountsAndOutcomeToDogStatsd) {
+  // A UDP "agent" on loopback: what a Datadog agent would receive.
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  timeval timeout{.tv_sec = 0, .tv_usec = 200000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+
+  auto h = BatchHarness::Create({.name = "batch_statsd", .statsd = true});
+  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_TRUE((*h)->Seed(3000, 500).ok());
+  CommandResult r =
+      (*h)->Lastro({"batch", "run", "--date", "2026-11-07"},
+                   {{"LASTRO_STATSD_ADDR", "127.0.0.1:" + std::to_string(ntohs(addr.sin_port))}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  std::string received;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        char buf[2048];
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n > 0) received.append(buf, n).push_back('\n');
+        return received.find("lastro.batch.runs:1|c") != std::string::npos &&
+               received.find("lastro.batch.rows.published:3000|c") != std::string::npos;
+      },
+      10s))
+      << received;
+  ::close(fd);
+  EXPECT_NE(received.find("outcome:succeeded"), std::string::npos) << received;
+  EXPECT_NE(received.find("lastro.batch.phase.seconds"), std::string::npos) << received;
+  EXPECT_NE(received.find("lastro.bureau.calls"), std::string::npos) << received;
 }
 
 }  // namespace
