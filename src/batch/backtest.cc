@@ -87,6 +87,21 @@ bool Contains(const std::vector<std::string>& list, const std::string& value) {
 
 }  // namespace
 
+decide::PolicyInput PolicyInputOf(const BacktestRow& row) {
+  decide::PolicyInput in;
+  in.score = *row.risk_score;
+  in.probability_of_default = *row.probability_of_default;
+  in.provider_reasons = row.provider_reason_codes;
+  in.amount_cents = row.amount_cents;
+  in.term_months = row.term_months;
+  in.declared_income_cents = row.declared_income_cents;
+  in.channel = row.channel;
+  in.purpose = row.purpose;
+  in.first_time_customer = *row.first_time_customer;
+  in.bureau_score = row.bureau_score;
+  return in;
+}
+
 BacktestReport RunBacktest(const decide::Policy& candidate, const std::vector<BacktestRow>& rows) {
   BacktestReport report;
   report.candidate_version = candidate.version();
@@ -103,18 +118,7 @@ BacktestReport RunBacktest(const decide::Policy& candidate, const std::vector<Ba
       ++report.not_replayable_by_reason[std::string(*why)];
       continue;
     }
-    decide::PolicyInput in;
-    in.score = *row.risk_score;
-    in.probability_of_default = *row.probability_of_default;
-    in.provider_reasons = row.provider_reason_codes;
-    in.amount_cents = row.amount_cents;
-    in.term_months = row.term_months;
-    in.declared_income_cents = row.declared_income_cents;
-    in.channel = row.channel;
-    in.purpose = row.purpose;
-    in.first_time_customer = *row.first_time_customer;
-    in.bureau_score = row.bureau_score;
-    const Outcome outcome = candidate.Evaluate(in, &fired);
+    const Outcome outcome = candidate.Evaluate(PolicyInputOf(row), &fired);
     const Outcome actual = *decide::ParseOutcome(row.actual_decision);
     const std::string& band = candidate.BandFor(*row.risk_score);
 

@@ -130,6 +130,10 @@ struct BacktestReport {
 // left out of every group. Never fails; an empty input gives an empty report.
 BacktestReport RunBacktest(const decide::Policy& candidate, const std::vector<BacktestRow>& rows);
 
+// What the policy engine sees for a replayable row (risk score, PD and first-time flag
+// present). A view: it borrows the row's strings, which must outlive its use.
+decide::PolicyInput PolicyInputOf(const BacktestRow& row);
+
 // An aligned plain-text table for a terminal: a summary, the totals line, one line
 // per group, then the rule drivers over all groups.
 std::string FormatTable(const BacktestReport& report);

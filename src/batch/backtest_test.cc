@@ -75,17 +75,9 @@ BacktestRow Row(int64_t id) {
 
 // Sets the actual decision to what `policy` decides, as the stream would have.
 BacktestRow DecidedBy(const Policy& policy, BacktestRow row) {
-  decide::PolicyInput in;
-  in.score = *row.risk_score;
-  in.probability_of_default = *row.probability_of_default;
-  in.provider_reasons = row.provider_reason_codes;
-  in.amount_cents = row.amount_cents;
-  in.term_months = row.term_months;
-  in.declared_income_cents = row.declared_income_cents;
-  in.channel = row.channel;
-  in.purpose = row.purpose;
-  in.first_time_customer = *row.first_time_customer;
+  decide::PolicyInput in = PolicyInputOf(row);
   // The stream never has a bureau score, whatever the lake later learned.
+  in.bureau_score = std::nullopt;
   decide::PolicyDecision d = policy.Decide(in);
   row.actual_decision = std::string(decide::OutcomeName(d.outcome));
   row.actual_reason_codes = d.reason_codes;
