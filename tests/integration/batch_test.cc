@@ -486,6 +486,34 @@ TEST_F(BatchTest, LakeDdlForDuckdbReadsTheSameRowsAndCompactionKeepsThem) {
   EXPECT_EQ(h->SilverDigest(), digest);
 }
 
+TEST_F(BatchTest, ContactDataReachesBronzeOnlyWhenConfiguredAndNeverSilver) {
+  for (bool include : {false, true}) {
+    auto h = BatchHarness::Create({.name = include ? "batch_pii_on" : "batch_pii_off",
+                                   .batch_settings = include ? "include_contact_pii = true" : ""});
+    ASSERT_TRUE(h.ok()) << h.status();
+    ASSERT_TRUE((*h)->Seed(2000, 300).ok());
+    ASSERT_EQ((*h)->Lastro({"batch", "run", "--date", "2026-11-07"}).exit_code, 0);
+    auto bronze = (*h)->Lake(
+        "SELECT count(*) FILTER (WHERE email LIKE '%@example.com') FROM "
+        "read_parquet('" +
+        (*h)->lake_dir() + "/bronze/customers/*/*.parquet', union_by_name = true)");
+    if (include) {
+      ASSERT_TRUE(bronze.ok()) << bronze.status();
+      EXPECT_EQ(bronze->Int(0, 0), 300);
+    } else {
+      EXPECT_FALSE(bronze.ok()) << "no email column without include_contact_pii";
+    }
+    for (const char* view : {"silver_requests", "silver_customers"}) {
+      auto cols = (*h)->Lake(std::string("DESCRIBE ") + view);
+      ASSERT_TRUE(cols.ok());
+      for (size_t i = 0; i < cols->rows(); ++i) {
+        std::string c = *cols->Text(i, 0);
+        EXPECT_TRUE(c != "email" && c != "full_name" && c != "cpf") << view << "." << c;
+      }
+    }
+  }
+}
+
 TEST_F(BatchTest, ARunSendsItsCountsAndOutcomeToDogStatsd) {
   // A UDP "agent" on loopback: what a Datadog agent would receive.
   int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
