@@ -75,11 +75,17 @@ TEST_F(BatchTest, SevenDaysInSilverEqualPostgresPerDayAndARerunIsIdempotent) {
       "SELECT count(DISTINCT customer_token) FROM silver_requests WHERE request_date = "
       "'2026-11-07' AND bureau_status IN ('INCONSISTENT', 'UNAVAILABLE')");
   ASSERT_TRUE(unsettled.ok()) << unsettled.status();
+  fs::path state_file = fs::path(h->lake_dir()) / "_runs" / "state.json";
+  std::string watermark = ReadJson(state_file).value("watermark", "");
+  EXPECT_EQ(watermark.substr(0, 19), "2026-11-08T03:00:00");  // end of 11-07 in São Paulo
   CommandResult again = h->Lastro({"batch", "run", "--date", "2026-11-07"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(h->SilverDigest(), digest);
   EXPECT_EQ(h->SilverCountsByDay(), pg);
   nlohmann::json manifest = ReadJson(RunDir(*h, again.out) / "manifest.json");
+  // The day is behind the watermark: rebuilt as a one-day backfill, watermark unmoved.
+  EXPECT_EQ(manifest["mode"], "backfill");
+  EXPECT_EQ(ReadJson(state_file).value("watermark", ""), watermark);
   int64_t fetched = -1;
   for (const auto& in : manifest["inputs"]) {
     if (in["name"] == "bureau.scores") fetched = in["rows"].get<int64_t>();
