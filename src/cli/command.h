@@ -37,5 +37,10 @@ void RegisterSim(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void RegisterPolicy(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void RegisterBatch(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void RegisterLake(CLI::App& app, GlobalFlags& flags, int& exit_code);
+void RegisterIngest(CLI::App& app, GlobalFlags& flags, int& exit_code);
+
+// `lastro ingest` sources, each in its own file (cmd_ingest_<source>.cc).
+void RegisterIngestEvents(CLI::App& ingest, GlobalFlags& flags, int& exit_code);
+void RegisterIngestOpenFinance(CLI::App& ingest, GlobalFlags& flags, int& exit_code);
 
 }  // namespace lastro::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   lastro::cli::RegisterPolicy(app, flags, exit_code);
   lastro::cli::RegisterBatch(app, flags, exit_code);
   lastro::cli::RegisterLake(app, flags, exit_code);
+  lastro::cli::RegisterIngest(app, flags, exit_code);
   lastro::cli::InstallSignalHandlers();
   try {
     app.parse(argc, argv);

@@ -1,0 +1,8 @@
+// `lastro ingest events` (placeholder until the source lands; replaced by its owner).
+#include "cli/command.h"
+
+namespace lastro::cli {
+
+void RegisterIngestEvents(CLI::App& /*ingest*/, GlobalFlags& /*flags*/, int& /*exit_code*/) {}
+
+}  // namespace lastro::cli
