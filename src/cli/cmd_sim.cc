@@ -4,6 +4,9 @@
 
 #include "cli/command.h"
 #include "sim/bureau_api_sim.h"
+#include "sim/event_log_sim.h"
+#include "sim/openfinance_consents.h"
+#include "sim/openfinance_sim.h"
 #include "sim/request_generator.h"
 #include "sim/risk_api_sim.h"
 
@@ -81,6 +84,72 @@ void RegisterSim(CLI::App& app, GlobalFlags& flags, int& exit_code) {
     exit_code = Finish(run());
   });
 
+  static sim::OpenFinanceSimOptions of;
+  static int of_port = 8093;
+  static std::string of_token;
+  CLI::App* f = sim->add_subcommand(
+      "openfinance", "An Open Finance Brasil bank: consents, accounts, balances, transactions");
+  f->add_option("--config", flags.config_path, "TOML config file (or LASTRO_CONFIG)");
+  f->add_option("--port", of_port, "Port on 127.0.0.1 (0 = any free)")->capture_default_str();
+  f->add_option("--token", of_token, "Bearer token to require (default: openfinance.token)");
+  f->add_option("--seed", of.seed, "Seed of the bank's data and of the faults")
+      ->capture_default_str();
+  f->add_option("--now", of.now, "Fix the bank's clock at this RFC 3339 instant");
+  f->add_option("--error-rate", of.error_rate, "Share of 5xx answers")->capture_default_str();
+  f->add_option("--rate-429", of.rate_429, "Share of 429 answers")->capture_default_str();
+  f->add_option("--latency-ms", of.latency_ms, "Latency of every answer")->capture_default_str();
+  f->add_option("--malformed-rate", of.malformed_rate, "Share of transactions served malformed")
+      ->capture_default_str();
+  f->add_option("--reject-rate", of.reject_rate, "Share of consents the customer rejects")
+      ->capture_default_str();
+  f->add_option("--threads", of.threads, "IO threads")->capture_default_str();
+  f->callback([&, f] {
+    auto run = [&]() -> Status {
+      // The simulator requires the token the client sends (openfinance.token) unless given.
+      LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
+      of.token = f->count("--token") ? of_token : config.openfinance.token;
+      of.addr = "127.0.0.1:" + std::to_string(of_port);
+      LASTRO_ASSIGN_OR_RETURN(auto server, sim::OpenFinanceSim::Create(of));
+      LASTRO_RETURN_IF_ERROR(server->Start());
+      std::printf("{\"listening\":\"127.0.0.1:%u\"}\n", unsigned(server->port()));
+      std::fflush(stdout);
+      while (!StopFlag()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      server->Stop();
+      return absl::OkStatus();
+    };
+    exit_code = Finish(run());
+  });
+
+  static sim::ConsentSeederOptions seeder;
+  CLI::App* c = sim->add_subcommand(
+      "openfinance-consents",
+      "The app: creates Open Finance consents for a share of the customers and stores them");
+  c->add_option("--config", flags.config_path, "TOML config file (or LASTRO_CONFIG)");
+  c->add_option("--share", seeder.share, "Share of the customers given a consent")
+      ->capture_default_str();
+  c->add_option("--validity-days", seeder.validity_days, "Days until the consents expire")
+      ->capture_default_str();
+  c->add_option("--customers", seeder.customers, "Only these customer ids (comma-separated)")
+      ->delimiter(',');
+  c->add_option("--seed", seeder.seed, "Seed of the choice of customers")->capture_default_str();
+  c->callback([&] {
+    auto run = [&]() -> Status {
+      LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
+      seeder.dsn = config.pg.dsn;
+      seeder.url = config.openfinance.url;
+      seeder.token = config.openfinance.token;
+      LASTRO_ASSIGN_OR_RETURN(sim::ConsentSeederReport report,
+                              sim::SeedOpenFinanceConsents(seeder));
+      nlohmann::json out = {{"customers", report.customers},
+                            {"created", report.created},
+                            {"authorised", report.authorised},
+                            {"rejected", report.rejected}};
+      std::printf("%s\n", out.dump().c_str());
+      return absl::OkStatus();
+    };
+    exit_code = Finish(run());
+  });
+
   static sim::RequestGeneratorOptions gen;
   CLI::App* q = sim->add_subcommand("requests", "The app: customers and credit requests");
   q->add_option("--config", flags.config_path, "TOML config file (or LASTRO_CONFIG)");
@@ -102,6 +171,43 @@ void RegisterSim(CLI::App& app, GlobalFlags& flags, int& exit_code) {
                             {"customers", report.customers},
                             {"errors", report.errors},
                             {"elapsed_s", report.elapsed_s}};
+      std::printf("%s\n", out.dump().c_str());
+      return absl::OkStatus();
+    };
+    exit_code = Finish(run());
+  });
+
+  static sim::EventLogSimOptions events;
+  CLI::App* ev = sim->add_subcommand(
+      "events", "The event collector's daily JSON-lines files (docs/ingest-events.md)");
+  ev->add_option("--out", events.out_dir, "Folder to write events-YYYY-MM-DD-NNN.jsonl into")
+      ->required();
+  ev->add_option("--date", events.date, "First day, YYYY-MM-DD")->required();
+  ev->add_option("--days", events.days, "Consecutive days")->capture_default_str();
+  ev->add_option("--customers", events.customers, "Customer ids 1..N")->capture_default_str();
+  ev->add_option("--seed", events.seed, "Random seed")->capture_default_str();
+  ev->add_option("--events-per-day", events.events_per_day, "About this many events a day")
+      ->capture_default_str();
+  ev->add_option("--files-per-day", events.files_per_day, "Files a day (rotation by lines)")
+      ->capture_default_str();
+  ev->add_option("--malformed-rate", events.malformed_rate, "Malformed lines per good line")
+      ->capture_default_str();
+  ev->add_option("--duplicate-rate", events.duplicate_rate, "Duplicate lines per good line")
+      ->capture_default_str();
+  ev->add_option("--late-rate", events.late_rate, "Share of sessions received 1-3 days late")
+      ->capture_default_str();
+  ev->add_option("--truth", events.truth_path,
+                 "Also write the answer key (every malformed, duplicate and late line) here");
+  ev->callback([&] {
+    auto run = [&]() -> Status {
+      LASTRO_ASSIGN_OR_RETURN(sim::EventLogSimReport report, sim::RunEventLogSim(events));
+      nlohmann::json out = {{"files", report.files.size()},
+                            {"lines", report.lines},
+                            {"good", report.good},
+                            {"duplicates", report.duplicates.size()},
+                            {"malformed", report.malformed.size()},
+                            {"late", report.late.size()},
+                            {"good_by_date", report.good_by_date}};
       std::printf("%s\n", out.dump().c_str());
       return absl::OkStatus();
     };

@@ -151,6 +151,29 @@ void BindAll(Binder& b, Config& c) {
   b.Bind("lineage", "endpoint", &c.lineage.endpoint);
   b.Bind("lineage", "namespace", &c.lineage.job_namespace);
   b.Bind("lineage", "timeout_ms", &c.lineage.timeout_ms);
+  b.Bind("events", "max_line_bytes", &c.events.max_line_bytes);
+  b.Bind("events", "raw_line_bytes", &c.events.raw_line_bytes);
+  b.Bind("events", "max_late_days", &c.events.max_late_days);
+  b.Bind("events", "max_clock_skew_s", &c.events.max_clock_skew_s);
+  b.Bind("openfinance", "url", &c.openfinance.url);
+  b.Bind("openfinance", "token", &c.openfinance.token);
+  b.Bind("openfinance", "timeout_ms", &c.openfinance.timeout_ms);
+  b.Bind("openfinance", "max_in_flight", &c.openfinance.max_in_flight);
+  b.Bind("openfinance", "max_attempts", &c.openfinance.max_attempts);
+  b.Bind("openfinance", "backoff_base_ms", &c.openfinance.backoff_base_ms);
+  b.Bind("openfinance", "backoff_max_ms", &c.openfinance.backoff_max_ms);
+  b.Bind("openfinance", "retry_budget_ratio", &c.openfinance.retry_budget_ratio);
+  b.Bind("openfinance", "retry_budget_min_per_s", &c.openfinance.retry_budget_min_per_s);
+  b.Bind("openfinance", "rate_limit_per_s", &c.openfinance.rate_limit_per_s);
+  b.Bind("openfinance", "breaker_window", &c.openfinance.breaker_window);
+  b.Bind("openfinance", "breaker_failure_ratio", &c.openfinance.breaker_failure_ratio);
+  b.Bind("openfinance", "breaker_min_calls", &c.openfinance.breaker_min_calls);
+  b.Bind("openfinance", "breaker_open_ms", &c.openfinance.breaker_open_ms);
+  b.Bind("openfinance", "deadline_ms", &c.openfinance.deadline_ms);
+  b.Bind("openfinance", "page_size", &c.openfinance.page_size);
+  b.Bind("openfinance", "history_days", &c.openfinance.history_days);
+  b.Bind("openfinance", "overlap_days", &c.openfinance.overlap_days);
+  b.Bind("openfinance", "statement_timeout_ms", &c.openfinance.statement_timeout_ms);
 }
 
 // `VAR` or, when unset, the trimmed contents of the file named by `VAR_FILE`.
@@ -183,6 +206,8 @@ Status ApplyEnv(const EnvLookup& env, Config& c) {
       {"LASTRO_TOKEN_KEY", &c.batch.token_key},
       {"LASTRO_BUREAU_URL", &c.bureau.url},
       {"LASTRO_BUREAU_TOKEN", &c.bureau.token},
+      {"LASTRO_OPENFINANCE_URL", &c.openfinance.url},
+      {"LASTRO_OPENFINANCE_TOKEN", &c.openfinance.token},
       {"LASTRO_LINEAGE_URL", &c.lineage.endpoint},
       {"LASTRO_STATSD_ADDR", &c.metrics.statsd_addr},
       {"LASTRO_LOG_LEVEL", &c.log.level},
@@ -190,6 +215,31 @@ Status ApplyEnv(const EnvLookup& env, Config& c) {
   for (const Item& item : items) {
     LASTRO_ASSIGN_OR_RETURN(auto value, Secret(env, item.var));
     if (value) *item.field = *value;
+  }
+  return absl::OkStatus();
+}
+
+Status ValidateOpenFinance(const OpenFinanceConfig& o) {
+  if (o.url.rfind("http://", 0) != 0 && o.url.rfind("https://", 0) != 0) {
+    return absl::InvalidArgumentError("'openfinance.url' must start with http:// or https://");
+  }
+  if (o.timeout_ms <= 0 || o.max_in_flight <= 0 || o.max_attempts <= 0 || o.deadline_ms <= 0 ||
+      o.breaker_window <= 0 || o.breaker_min_calls <= 0 || o.breaker_open_ms < 0 ||
+      o.backoff_base_ms <= 0 || o.backoff_max_ms < o.backoff_base_ms ||
+      o.breaker_failure_ratio <= 0 || o.breaker_failure_ratio > 1 || o.retry_budget_ratio < 0 ||
+      o.retry_budget_min_per_s < 0 || o.rate_limit_per_s < 0 || o.statement_timeout_ms <= 0) {
+    return absl::InvalidArgumentError(
+        "openfinance: timeout_ms, max_in_flight, max_attempts, deadline_ms, breaker_window, "
+        "breaker_min_calls, backoff_base_ms and statement_timeout_ms must be positive, "
+        "backoff_max_ms >= backoff_base_ms, breaker_failure_ratio in (0, 1], the other "
+        "limits >= 0");
+  }
+  if (o.page_size < 1 || o.page_size > 1000) {
+    return absl::InvalidArgumentError("'openfinance.page_size' must be in 1..1000 (OFB's limit)");
+  }
+  if (o.history_days < 1 || o.history_days > 366 || o.overlap_days < 0 || o.overlap_days > 30) {
+    return absl::InvalidArgumentError(
+        "'openfinance.history_days' must be in 1..366 and 'openfinance.overlap_days' in 0..30");
   }
   return absl::OkStatus();
 }
@@ -216,6 +266,13 @@ Status Validate(const Config& c) {
   LASTRO_RETURN_IF_ERROR(positive(c.bureau.timeout_ms, "bureau.timeout_ms"));
   LASTRO_RETURN_IF_ERROR(positive(c.bureau.max_in_flight, "bureau.max_in_flight"));
   LASTRO_RETURN_IF_ERROR(positive(c.bureau.max_attempts, "bureau.max_attempts"));
+  LASTRO_RETURN_IF_ERROR(positive(c.events.max_line_bytes, "events.max_line_bytes"));
+  LASTRO_RETURN_IF_ERROR(positive(c.events.raw_line_bytes, "events.raw_line_bytes"));
+  LASTRO_RETURN_IF_ERROR(positive(c.events.max_late_days, "events.max_late_days"));
+  if (c.events.max_clock_skew_s < 0) {
+    return absl::InvalidArgumentError("'events.max_clock_skew_s' must be >= 0");
+  }
+  LASTRO_RETURN_IF_ERROR(ValidateOpenFinance(c.openfinance));
   if (c.batch.max_rows_per_s < 0 || c.batch.overlap_minutes < 0) {
     return absl::InvalidArgumentError(
         "'batch.max_rows_per_s' and 'batch.overlap_minutes' must be >= 0");

@@ -119,6 +119,40 @@ struct LineageConfig {
   int timeout_ms = 5000;
 };
 
+// `lastro ingest events` (docs/ingest-events.md). event_date uses batch.timezone, the
+// lake's one business-day zone, so it agrees with request_date.
+struct EventsConfig {
+  int max_line_bytes = 1048576;  // a longer line is quarantined unread
+  int raw_line_bytes = 4096;     // raw text kept for a quarantined line
+  int max_late_days = 30;        // occurred_at earlier than received_at by more: quarantined
+  int max_clock_skew_s = 3600;   // occurred_at later than received_at by more: quarantined
+};
+
+// `lastro ingest openfinance` (docs/openfinance.md): the Open Finance API client, with
+// the risk client's resilience, and the incremental pull. booking_date uses
+// batch.timezone, like request_date.
+struct OpenFinanceConfig {
+  std::string url = "http://127.0.0.1:8093";  // LASTRO_OPENFINANCE_URL
+  std::string token;                          // LASTRO_OPENFINANCE_TOKEN
+  int timeout_ms = 10000;                     // per call
+  int max_in_flight = 4;                      // consents pulled at once (one call each)
+  int max_attempts = 4;
+  int backoff_base_ms = 100;
+  int backoff_max_ms = 5000;
+  double retry_budget_ratio = 0.2;
+  int retry_budget_min_per_s = 2;
+  double rate_limit_per_s = 0;  // calls per second; 0 = unlimited
+  int breaker_window = 20;
+  double breaker_failure_ratio = 0.5;
+  int breaker_min_calls = 5;
+  int breaker_open_ms = 5000;
+  int deadline_ms = 1800000;         // the whole pull of one run
+  int page_size = 500;               // records per page, 1..1000
+  int history_days = 365;            // first pull of an account, 1..366
+  int overlap_days = 2;              // re-read before each account's watermark
+  int statement_timeout_ms = 30000;  // the consent read in PostgreSQL
+};
+
 struct Config {
   PgConfig pg;
   RiskConfig risk;
@@ -130,6 +164,8 @@ struct Config {
   BatchConfig batch;
   BureauConfig bureau;
   LineageConfig lineage;
+  EventsConfig events;
+  OpenFinanceConfig openfinance;
 };
 
 // Reads a variable; returns nullopt when unset. Injected so tests need no setenv.

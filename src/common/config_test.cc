@@ -117,5 +117,58 @@ TEST(Config, StageTwoSecretsComeFromTheEnvironment) {
   EXPECT_EQ(c->bureau.token, "b");
 }
 
+TEST(Config, OpenFinanceSettingsFromFileAndEnvironment) {
+  std::string secret = WriteTemp("of-s3cret\n");
+  std::string path = WriteTemp("[openfinance]\npage_size = 1000\nhistory_days = 90\n");
+  auto c = LoadConfig(path, FakeEnv({{"LASTRO_OPENFINANCE_URL", "http://bank:1"},
+                                     {"LASTRO_OPENFINANCE_TOKEN_FILE", secret}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->openfinance.url, "http://bank:1");
+  EXPECT_EQ(c->openfinance.token, "of-s3cret");
+  EXPECT_EQ(c->openfinance.page_size, 1000);
+  EXPECT_EQ(c->openfinance.history_days, 90);
+  auto example = LoadConfig(std::string(LASTRO_SOURCE_DIR) + "/lastro.example.toml", FakeEnv({}));
+  ASSERT_TRUE(example.ok()) << example.status();
+  EXPECT_EQ(example->openfinance.deadline_ms, OpenFinanceConfig().deadline_ms);
+  EXPECT_EQ(example->openfinance.overlap_days, OpenFinanceConfig().overlap_days);
+  std::remove(path.c_str());
+  std::remove(secret.c_str());
+}
+
+TEST(Config, EventsSettingsAreReadAndChecked) {
+  std::string path = WriteTemp("[events]\nmax_line_bytes = 65536\nraw_line_bytes = 512\n");
+  auto c = LoadConfig(path, FakeEnv({}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->events.max_line_bytes, 65536);
+  EXPECT_EQ(c->events.raw_line_bytes, 512);
+  std::remove(path.c_str());
+  auto example = LoadConfig(std::string(LASTRO_SOURCE_DIR) + "/lastro.example.toml", FakeEnv({}));
+  ASSERT_TRUE(example.ok()) << example.status();
+  EXPECT_EQ(example->events.max_line_bytes, EventsConfig().max_line_bytes);
+  EXPECT_EQ(example->events.raw_line_bytes, EventsConfig().raw_line_bytes);
+  EXPECT_EQ(example->events.max_late_days, EventsConfig().max_late_days);
+  EXPECT_EQ(example->events.max_clock_skew_s, EventsConfig().max_clock_skew_s);
+  for (const char* bad : {"max_line_bytes = 0", "raw_line_bytes = -1", "max_late_days = 0",
+                          "max_clock_skew_s = -1"}) {
+    path = WriteTemp(std::string("[events]\n") + bad + "\n");
+    auto refused = LoadConfig(path, FakeEnv({}));
+    EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << bad;
+    EXPECT_NE(refused.status().message().find("events."), std::string::npos) << refused.status();
+    std::remove(path.c_str());
+  }
+}
+
+TEST(Config, OpenFinanceLimitsAreChecked) {
+  for (const char* bad : {"page_size = 1001", "page_size = 0", "history_days = 367",
+                          "overlap_days = -1", "url = \"ftp://x\"", "backoff_max_ms = 1",
+                          "breaker_failure_ratio = 0.0", "max_in_flight = 0"}) {
+    std::string path = WriteTemp(std::string("[openfinance]\n") + bad + "\n");
+    auto c = LoadConfig(path, FakeEnv({}));
+    EXPECT_TRUE(absl::IsInvalidArgument(c.status())) << bad;
+    EXPECT_NE(c.status().message().find("openfinance"), std::string::npos) << c.status();
+    std::remove(path.c_str());
+  }
+}
+
 }  // namespace
 }  // namespace lastro

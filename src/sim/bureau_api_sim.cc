@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/admin_params.h"
 #include "sim/bureau_model.h"
 #include "web/http_server.h"
 
@@ -206,8 +207,6 @@ void BureauApiSim::State::Score(const Request& req, const Responder& responder) 
 }
 
 Response BureauApiSim::State::AdminConfig(const Request& req) {
-  json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Response::Error(400, "body must be a JSON object");
   std::lock_guard lock(mu);
   Tunables t = tunables;
   const std::pair<const char*, double*> fields[] = {
@@ -215,14 +214,8 @@ Response BureauApiSim::State::AdminConfig(const Request& req) {
       {"late_ms", &t.late_ms},           {"inconsistent_rate", &t.inconsistent_rate},
       {"error_rate", &t.error_rate},     {"rate_429", &t.rate_429},
       {"latency_ms", &t.latency_ms}};
-  for (const auto& item : j.items()) {
-    const std::string& name = item.key();
-    const json& value = item.value();
-    auto f = std::find_if(std::begin(fields), std::end(fields),
-                          [&](const auto& p) { return name == p.first; });
-    if (f == std::end(fields)) return Response::Error(400, "unknown field '" + name + "'");
-    if (!value.is_number()) return Response::Error(400, "'" + name + "' must be a number");
-    *f->second = value.get<double>();
+  if (Status s = SetNumbers(req.body, fields); !s.ok()) {
+    return Response::Error(400, std::string(s.message()));
   }
   if (Status s = CheckTunables(t); !s.ok()) return Response::Error(400, std::string(s.message()));
   tunables = t;
@@ -230,17 +223,12 @@ Response BureauApiSim::State::AdminConfig(const Request& req) {
 }
 
 Response BureauApiSim::State::AdminOutage(const Request& req) {
-  auto it = req.query.find("seconds");
-  char* end = nullptr;
-  double seconds = it == req.query.end() ? -1 : std::strtod(it->second.c_str(), &end);
-  if (it == req.query.end() || end == it->second.c_str() || *end != '\0' || seconds < 0 ||
-      seconds > 86400) {
-    return Response::Error(400, "query parameter 'seconds' must be a number in 0..86400");
-  }
+  StatusOr<double> seconds = OutageSeconds(req);
+  if (!seconds.ok()) return Response::Error(400, std::string(seconds.status().message()));
   std::lock_guard lock(mu);
   outage_until = std::chrono::steady_clock::now() +
-                 std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-  return Response::Json(200, json{{"outage_seconds", seconds}}.dump());
+                 std::chrono::milliseconds(static_cast<int64_t>(*seconds * 1000));
+  return Response::Json(200, json{{"outage_seconds", *seconds}}.dump());
 }
 
 json BureauApiSim::State::Stats() const {
