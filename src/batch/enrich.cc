@@ -101,17 +101,11 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
     }
   }
   LASTRO_RETURN_IF_ERROR(out->Close());
-  // With no answer at all to join (a first backfill with --no-enrich), a view saves a
-  // full copy of the widest table.
-  LASTRO_ASSIGN_OR_RETURN(lake::Value answers,
-                          engine.QueryValue("SELECT (SELECT count(*) FROM bureau_cache) + "
-                                            "(SELECT count(*) FROM bureau_new)"));
-  const char* kind = std::get<int64_t>(answers) == 0 ? "VIEW" : "TABLE";
+  // A view: the requests stay in their scratch file (transform.h); the answers are
+  // small (one per customer and day) and are joined by whoever reads.
   LASTRO_RETURN_IF_ERROR(engine.Execute(absl::StrCat(
       "UPDATE bureau_new SET fetched_at = CAST(now() AT TIME ZONE 'UTC' AS TIMESTAMP);"
-      "CREATE OR REPLACE ",
-      kind,
-      " candidate_requests AS "
+      "CREATE OR REPLACE VIEW candidate_requests AS "
       "WITH b AS (SELECT customer_token, score_date, score, status FROM bureau_cache "
       "           UNION ALL SELECT customer_token, score_date, score, status FROM bureau_new) "
       "SELECT s.*, CASE WHEN b.status = 'FOUND' THEN b.score END AS bureau_score, "

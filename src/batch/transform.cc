@@ -45,7 +45,8 @@ const std::vector<std::string>& SilverRequestColumns() {
   return kColumns;
 }
 
-Status BuildStage(lake::Engine& engine, const std::string& timezone) {
+Status BuildStage(lake::Engine& engine, const std::string& timezone,
+                  const std::string& requests_parquet, const std::string& stage_parquet) {
   // Validate the zone up front: a typo would otherwise surface as NULL dates.
   auto zone = engine.Query(absl::StrCat("SELECT timezone(", SqlString(timezone),
                                         ", TIMESTAMPTZ '2026-01-01 00:00:00+00')::VARCHAR"));
@@ -53,67 +54,47 @@ Status BuildStage(lake::Engine& engine, const std::string& timezone) {
     return absl::InvalidArgumentError(
         absl::StrCat("batch.timezone '", timezone, "' is not a time zone DuckDB knows"));
   }
+  const std::string bronze = absl::StrCat("read_parquet(", SqlString(requests_parquet), ")");
   // request_date: the local day of created_at. ICU's time zone conversion is ~5x the
   // cost of the rest of the transform per row, so it runs once per distinct UTC hour
   // (zone offsets change only on whole hours) and rows join the hour's offset.
-  std::string sql =
-      absl::StrCat(R"sql(
-CREATE OR REPLACE TABLE stage_requests AS
-WITH req AS (
-  SELECT TRY_CAST(id AS BIGINT) AS request_id,
-         TRY_CAST(customer_id AS BIGINT) AS customer_id,
-         TRY_CAST(amount_cents AS BIGINT) AS amount_cents,
-         TRY_CAST(term_months AS INTEGER) AS term_months,
-         purpose, channel,
-         TRY_CAST(declared_income_cents AS BIGINT) AS declared_income_cents,
-         status,
-         TRY_CAST(version AS INTEGER) AS version,
-         TRY_CAST(created_at AS TIMESTAMP) AS created_at,
-         TRY_CAST(updated_at AS TIMESTAMP) AS updated_at,
-         TRY_CAST(decided_at AS TIMESTAMP) AS decided_at
-  FROM raw_requests
-),
-hours AS (SELECT DISTINCT date_trunc('hour', created_at) AS h FROM req WHERE created_at IS NOT NULL),
-offsets AS (SELECT h, timezone()sql",
-                   SqlString(timezone), R"sql(, h::TIMESTAMPTZ) - h AS off FROM hours),
-dec AS (
-  SELECT TRY_CAST(request_id AS BIGINT) AS request_id, decision,
-         TRY_CAST(score AS INTEGER) AS risk_score, risk_band,
-         TRY_CAST(probability_of_default AS DOUBLE) AS probability_of_default,
-         TRY(from_json(reason_codes, '["VARCHAR"]')) AS reason_codes,
-         TRY(from_json(provider_reason_codes, '["VARCHAR"]')) AS provider_reason_codes,
-         TRY_CAST(first_time_customer AS BOOLEAN) AS first_time_customer,
-         provider_ref, provider_model_version, policy_version,
-         TRY_CAST(attempts AS INTEGER) AS attempts,
-         TRY_CAST(provider_latency_ms AS DOUBLE) AS provider_latency_ms
-  FROM raw_decisions
-),
-cust AS (
-  SELECT TRY_CAST(id AS BIGINT) AS customer_id, customer_token, cpf_valid, state,
-         acquisition_channel, CAST(year(TRY_CAST(birth_date AS DATE)) AS INTEGER) AS birth_year
-  FROM raw_customers
-)
-SELECT req.request_id, req.customer_id, cust.customer_token, req.amount_cents,
+  // The joined rows are written once to a scratch Parquet file (compact, and every
+  // later reader - each quality rule, the silver write - scans only the columns it
+  // needs) rather than held in DuckDB's memory; stage_requests is a view over it.
+  std::string sql = absl::StrCat(R"sql(
+CREATE OR REPLACE TABLE request_offsets AS
+SELECT h, timezone()sql",
+                                 SqlString(timezone), R"sql(, h::TIMESTAMPTZ) - h AS off
+FROM (SELECT DISTINCT date_trunc('hour', created_at) AS h FROM )sql",
+                                 bronze, R"sql( WHERE created_at IS NOT NULL);
+
+COPY (
+SELECT req.id AS request_id, req.customer_id, cust.customer_token, req.amount_cents,
        req.term_months, req.purpose, req.channel, req.declared_income_cents, req.status,
        req.version, req.created_at, req.updated_at, req.decided_at,
-       dec.decision, dec.risk_score, dec.risk_band, dec.probability_of_default,
-       dec.reason_codes, dec.provider_reason_codes, dec.first_time_customer,
-       dec.provider_ref, dec.provider_model_version, dec.policy_version, dec.attempts,
-       dec.provider_latency_ms, cust.state AS customer_state,
+       req.decision, req.score AS risk_score, req.risk_band, req.probability_of_default,
+       TRY(from_json(req.reason_codes, '["VARCHAR"]')) AS reason_codes,
+       TRY(from_json(req.provider_reason_codes, '["VARCHAR"]')) AS provider_reason_codes,
+       req.first_time_customer, req.provider_ref, req.provider_model_version,
+       req.policy_version, req.attempts, req.provider_latency_ms,
+       cust.state AS customer_state,
        cust.acquisition_channel AS customer_acquisition_channel,
-       cust.birth_year AS customer_birth_year,
+       CAST(year(cust.birth_date) AS INTEGER) AS customer_birth_year,
        CAST(req.created_at + o.off AS DATE) AS request_date,
        cust.cpf_valid
-FROM req
-LEFT JOIN offsets o ON o.h = date_trunc('hour', req.created_at)
-LEFT JOIN dec ON dec.request_id = req.request_id
-LEFT JOIN cust ON cust.customer_id = req.customer_id;
+FROM )sql",
+                                 bronze, R"sql( req
+LEFT JOIN request_offsets o ON o.h = date_trunc('hour', req.created_at)
+LEFT JOIN raw_customers cust ON cust.id = req.customer_id
+) TO )sql",
+                                 SqlString(stage_parquet), R"sql( (FORMAT parquet, COMPRESSION snappy);
+
+CREATE OR REPLACE VIEW stage_requests AS SELECT * FROM read_parquet()sql",
+                                 SqlString(stage_parquet), R"sql();
 
 CREATE OR REPLACE TABLE candidate_customers AS
-SELECT TRY_CAST(id AS BIGINT) AS customer_id, customer_token, state, acquisition_channel,
-       CAST(year(TRY_CAST(birth_date AS DATE)) AS INTEGER) AS birth_year,
-       TRY_CAST(created_at AS TIMESTAMP) AS created_at,
-       TRY_CAST(updated_at AS TIMESTAMP) AS updated_at
+SELECT id AS customer_id, customer_token, state, acquisition_channel,
+       CAST(year(birth_date) AS INTEGER) AS birth_year, created_at, updated_at
 FROM raw_customers;
 )sql");
   return engine.Execute(sql);

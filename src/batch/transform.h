@@ -1,5 +1,5 @@
-// Normalise: turns the extracted text tables (extractor.h) into typed, deduplicated
-// candidate tables in the engine, and builds the silver partitions from them.
+// Normalise: turns what the extract wrote (extractor.h: the bronze requests file and
+// raw_customers) into the candidate relations, and builds the silver partitions.
 //
 //   stage_requests      one row per request: the silver columns (README.md) without
 //                       the bureau ones, plus cpf_valid (NULL: customer row missing)
@@ -8,9 +8,9 @@
 //   candidate_requests  stage_requests + bureau_score, bureau_status, bureau_as_of
 //                       (made by enrich.h)
 //
-// Timestamps become UTC TIMESTAMPs (no time zone arithmetic at query time) and
-// request_date the business day in `timezone`. Unparseable values become NULL (and
-// fail a not_null rule) instead of failing the run.
+// Timestamps are UTC TIMESTAMPs (no time zone arithmetic at query time) and
+// request_date the business day in `timezone`. A malformed reason-codes array becomes
+// NULL instead of failing the run.
 #pragma once
 
 #include <string>
@@ -24,9 +24,12 @@ namespace lastro::batch {
 // The silver credit_requests columns, in file order (request_date is the partition).
 const std::vector<std::string>& SilverRequestColumns();
 
-// Builds stage_requests and candidate_customers from raw_*.
+// Joins the extracted requests file (the bronze file the extract wrote) with
+// raw_customers and request_date in `timezone` into the scratch file `stage_parquet`,
+// readable as the view stage_requests; and makes the table candidate_customers.
 // Errors: kInvalidArgument for an unknown time zone; engine errors otherwise.
-Status BuildStage(lake::Engine& engine, const std::string& timezone);
+Status BuildStage(lake::Engine& engine, const std::string& timezone,
+                  const std::string& requests_parquet, const std::string& stage_parquet);
 
 // Creates `good_requests`: candidate_requests minus every request with an
 // error-severity quarantine row in `quarantine_relation` (column record_key).

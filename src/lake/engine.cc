@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "fmt/format.h"
+#include "lake/source_function.h"
 
 namespace lastro::lake {
 namespace {
@@ -157,6 +158,7 @@ class DuckAppender final : public Appender {
 struct Engine::Impl {
   duckdb_database db = nullptr;
   duckdb_connection conn = nullptr;
+  internal::SourceSlot source_slot;  // read by lastro_source(), registered at Open()
   ~Impl() {
     if (conn != nullptr) duckdb_disconnect(&conn);
     if (db != nullptr) duckdb_close(&db);
@@ -198,7 +200,16 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
     impl->conn = nullptr;
     return absl::InternalError("cannot connect to DuckDB");
   }
+  LASTRO_RETURN_IF_ERROR(internal::RegisterSourceFunction(impl->conn, &impl->source_slot));
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Status Engine::ExecuteWithSource(std::string_view sql, RowSource& source) {
+  impl_->source_slot = {&source, absl::OkStatus()};
+  Status s = Execute(sql);
+  Status source_error = std::move(impl_->source_slot.error);
+  impl_->source_slot = {};
+  return source_error.ok() ? s : source_error;
 }
 
 Status Engine::Execute(std::string_view sql) {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "lake/row_source.h"
 
 namespace lastro::lake {
 
@@ -106,6 +107,11 @@ class Engine {
   // An appender into `table` (optionally schema-qualified "schema.table").
   // Errors: kFailedPrecondition when the table does not exist.
   StatusOr<std::unique_ptr<Appender>> NewAppender(std::string_view table);
+
+  // Runs `sql`, in which the table function lastro_source() yields `source`'s rows
+  // (row_source.h), pulled on this thread as the statement consumes them. The
+  // source's own error is returned as is; the statement's other errors as Execute().
+  Status ExecuteWithSource(std::string_view sql, RowSource& source);
 
   // Asks a running statement on this engine to stop (callable from another thread,
   // e.g. a signal watcher); the statement fails with kCancelled.
