@@ -27,7 +27,7 @@ int16_t Be16(const char* p) {
   uint16_t v;
   std::memcpy(&v, p, 2);
   return static_cast<int16_t>(std::endian::native == std::endian::little ? __builtin_bswap16(v)
-                                                                          : v);
+                                                                         : v);
 }
 
 // The length a wire type's value must have; -1 when any length is fine.
@@ -105,9 +105,9 @@ StatusOr<bool> CopyBinaryDecoder::Next() {
     }
     int want = FixedLength(types_[i]);
     if (len < 0 || (want >= 0 && len != want)) {
-      return absl::InvalidArgumentError(absl::StrCat("COPY column ", i + 1, " has length ", len,
-                                                     want >= 0 ? absl::StrCat(", expected ", want)
-                                                               : std::string()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("COPY column ", i + 1, " has length ", len,
+                       want >= 0 ? absl::StrCat(", expected ", want) : std::string()));
     }
     if (in.size() - pos < static_cast<size_t>(len)) return false;
     // An empty text value must stay distinguishable from NULL (data() != nullptr).

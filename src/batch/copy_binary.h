@@ -72,10 +72,9 @@ class CopyBinaryDecoder {
   int32_t Date(size_t i) const;
 
  private:
-
   std::vector<WireType> types_;
   std::vector<std::string_view> fields_;  // data()==nullptr for NULL
-  std::string buffer_;  // bytes appended; [pos_, end) not yet decoded
+  std::string buffer_;                    // bytes appended; [pos_, end) not yet decoded
   size_t pos_ = 0;
   bool header_read_ = false;
   bool finished_ = false;

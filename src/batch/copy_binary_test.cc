@@ -51,8 +51,8 @@ std::vector<Row> Decode(CopyBinaryDecoder& d, const std::vector<std::string>& pi
   std::vector<Row> rows;
   for (const std::string& piece : pieces) {
     *status = d.Feed(piece, [&](const CopyBinaryDecoder& r) -> Status {
-      rows.push_back({r.Int(0), r.IsNull(1), std::string(r.IsNull(1) ? "" : r.Text(1)),
-                      r.TimestampMicros(2)});
+      rows.push_back(
+          {r.Int(0), r.IsNull(1), std::string(r.IsNull(1) ? "" : r.Text(1)), r.TimestampMicros(2)});
       return absl::OkStatus();
     });
     if (!status->ok()) break;

@@ -92,6 +92,9 @@ class StopWatcher {
   std::thread thread_;
 };
 
+// The share of lake.memory_limit given to DuckDB (see Run()).
+constexpr double kEngineMemoryShare = 0.6;
+
 struct Staged {
   std::string zone, table;
 };
@@ -120,10 +123,19 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
       fs::remove_all(dir, ec);  // best effort: CleanStaging() retries on the next run
     }
   } remove_tmp{tmp};
-  LASTRO_ASSIGN_OR_RETURN(std::unique_ptr<lake::Engine> engine,
-                          lake::Engine::Open({.memory_limit = config.lake.memory_limit,
-                                              .threads = config.lake.threads,
-                                              .temp_directory = tmp}));
+  // lake.memory_limit bounds the whole process: DuckDB's buffer manager gets 60% of it;
+  // the rest covers what it does not account for (the Parquet writers' open
+  // partitions, allocator slack) and this process's own buffers (the COPY queue,
+  // the CPF map when enriching). Measured at 5M requests: docs/performance.md.
+  auto engine_memory = lake::ScaleMemorySize(config.lake.memory_limit, kEngineMemoryShare);
+  if (!engine_memory.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("lake.memory_limit: ", engine_memory.status().message()));
+  }
+  LASTRO_ASSIGN_OR_RETURN(
+      std::unique_ptr<lake::Engine> engine,
+      lake::Engine::Open(
+          {.memory_limit = *engine_memory, .threads = config.lake.threads, .temp_directory = tmp}));
   // No statement of the batch relies on row order (files are partitioned, silver is
   // merged by key): letting DuckDB drop insertion order saves memory and time at scale.
   LASTRO_RETURN_IF_ERROR(
@@ -207,8 +219,7 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
 
   // ---- normalise + enrich --------------------------------------------------------
   timer.Start("normalise");
-  LASTRO_RETURN_IF_ERROR(BuildStage(*engine, config.batch.timezone, requests_parquet,
-                                    (tmp / "stage_requests.parquet").string()));
+  LASTRO_RETURN_IF_ERROR(PrepareStage(*engine, config.batch.timezone, requests_parquet));
   LASTRO_RETURN_IF_ERROR(stop.Check());
   timer.Stop(extracted.requests);
 
@@ -234,6 +245,13 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
                                   {"inconsistent", enrich.inconsistent},
                                   {"unavailable", enrich.unavailable},
                                   {"calls", enrich.calls}});
+
+  // ---- stage: requests joined with customers and bureau answers, written once --------
+  timer.Start("stage");
+  LASTRO_RETURN_IF_ERROR(
+      WriteStage(*engine, (tmp / "stage_requests.parquet").string(), !options.enrich));
+  LASTRO_RETURN_IF_ERROR(stop.Check());
+  timer.Stop(extracted.requests);
 
   // ---- quality -------------------------------------------------------------------
   timer.Start("quality");

@@ -14,7 +14,6 @@
 namespace lastro::batch {
 namespace {
 
-
 // One extracted column: how it is selected (cast to a fixed wire type, so the
 // decoder never depends on how the table declares it) and its type in DuckDB.
 struct Column {
@@ -129,9 +128,8 @@ void CopyField(const CopyBinaryDecoder& in, size_t i, WireType wire, lake::Chunk
   }
 }
 
-PgCopySourceOptions SourceOptions(const std::vector<Column>& columns,
-                                  const ExtractOptions& options, const std::string& phase,
-                                  const ExtractProgress& progress) {
+PgCopySourceOptions SourceOptions(const std::vector<Column>& columns, const ExtractOptions& options,
+                                  const std::string& phase, const ExtractProgress& progress) {
   PgCopySourceOptions o;
   for (const Column& c : columns) {
     o.wire.push_back(c.wire);
@@ -197,8 +195,7 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
   // Customers: the CPF becomes a token and a validity flag as it streams past; it is
   // kept (for the bureau) only when the run enriches.
   std::vector<Column> customer_columns = CustomerColumns(options.include_contact_pii);
-  PgCopySourceOptions co =
-      SourceOptions(customer_columns, options, "extract customers", progress);
+  PgCopySourceOptions co = SourceOptions(customer_columns, options, "extract customers", progress);
   co.columns[1] = {"customer_token", lake::ColumnType::kVarchar};
   co.columns.insert(co.columns.begin() + 2, {"cpf_valid", lake::ColumnType::kBoolean});
   co.map = [&](const CopyBinaryDecoder& in, lake::ChunkWriter& sink, size_t row) {
@@ -226,8 +223,7 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
                                    pred, ")")),
         std::move(co));
     LASTRO_RETURN_IF_ERROR(RunWithSource(
-        engine, "CREATE OR REPLACE TABLE raw_customers AS SELECT * FROM lastro_source()",
-        source));
+        engine, "CREATE OR REPLACE TABLE raw_customers AS SELECT * FROM lastro_source()", source));
     out.customers = source.rows();
   }
 
@@ -248,11 +244,10 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
                         std::move(ro));
     LASTRO_RETURN_IF_ERROR(RunWithSource(
         engine,
-        absl::StrCat("COPY (SELECT *, ", lake::SqlString(options.run_id),
-                     " AS run_id FROM lastro_source()) TO ",
-                     lake::SqlString(options.requests_parquet),
-                     " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ",
-                     options.row_group_rows, ")"),
+        absl::StrCat(
+            "COPY (SELECT *, ", lake::SqlString(options.run_id),
+            " AS run_id FROM lastro_source()) TO ", lake::SqlString(options.requests_parquet),
+            " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ", options.row_group_rows, ")"),
         source));
     out.requests = source.rows();
     out.decisions = decisions;

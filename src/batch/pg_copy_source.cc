@@ -10,8 +10,7 @@ constexpr size_t kBlockBytes = 1 << 20;  // messages gathered before a hand-over
 
 }  // namespace
 
-PgCopySource::PgCopySource(pg::Connection& conn, std::string copy_sql,
-                           PgCopySourceOptions options)
+PgCopySource::PgCopySource(pg::Connection& conn, std::string copy_sql, PgCopySourceOptions options)
     : options_(std::move(options)), decoder_(options_.wire) {
   reader_ = std::thread([this, &conn, sql = std::move(copy_sql)] { Read(conn, sql); });
 }

@@ -70,11 +70,11 @@ class PgCopySource final : public lake::RowSource {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Block> queue_;   // guarded by mu_
-  size_t queued_bytes_ = 0;   // guarded by mu_
-  bool closing_ = false;      // guarded by mu_: the consumer is gone
+  std::deque<Block> queue_;          // guarded by mu_
+  size_t queued_bytes_ = 0;          // guarded by mu_
+  bool closing_ = false;             // guarded by mu_: the consumer is gone
   std::atomic<bool> cancel_{false};  // the same, read by the reader per message
-  Status outcome_;            // the COPY's outcome, set by the reader before exiting
+  Status outcome_;                   // the COPY's outcome, set by the reader before exiting
   std::thread reader_;
 };
 

@@ -1,12 +1,10 @@
 // Normalise: turns what the extract wrote (extractor.h: the bronze requests file and
 // raw_customers) into the candidate relations, and builds the silver partitions.
 //
-//   stage_requests      one row per request: the silver columns (README.md) without
-//                       the bureau ones, plus cpf_valid (NULL: customer row missing)
+//   candidate_requests  one row per request: the silver columns (README.md) plus
+//                       cpf_valid (NULL: customer row missing)
 //   candidate_customers one row per customer: customer_id, customer_token, state,
 //                       acquisition_channel, birth_year, created_at, updated_at
-//   candidate_requests  stage_requests + bureau_score, bureau_status, bureau_as_of
-//                       (made by enrich.h)
 //
 // Timestamps are UTC TIMESTAMPs (no time zone arithmetic at query time) and
 // request_date the business day in `timezone`. A malformed reason-codes array becomes
@@ -24,12 +22,19 @@ namespace lastro::batch {
 // The silver credit_requests columns, in file order (request_date is the partition).
 const std::vector<std::string>& SilverRequestColumns();
 
-// Joins the extracted requests file (the bronze file the extract wrote) with
-// raw_customers and request_date in `timezone` into the scratch file `stage_parquet`,
-// readable as the view stage_requests; and makes the table candidate_customers.
+// Makes the views over the extracted requests file (the bronze file the extract
+// wrote) joined with raw_customers and request_date in `timezone`: stage_joined, and
+// stage_keys (customer_token, cpf_valid, request_date) for the bureau; and the table
+// candidate_customers from raw_customers.
 // Errors: kInvalidArgument for an unknown time zone; engine errors otherwise.
-Status BuildStage(lake::Engine& engine, const std::string& timezone,
-                  const std::string& requests_parquet, const std::string& stage_parquet);
+Status PrepareStage(lake::Engine& engine, const std::string& timezone,
+                    const std::string& requests_parquet);
+
+// Writes stage_joined with the bureau's answers (the table bureau_answers, enrich.h)
+// once, into the scratch file `stage_parquet`, readable as the view
+// candidate_requests. `bureau_skipped`: requests without an answer are SKIPPED
+// rather than UNAVAILABLE.
+Status WriteStage(lake::Engine& engine, const std::string& stage_parquet, bool bureau_skipped);
 
 // Creates `good_requests`: candidate_requests minus every request with an
 // error-severity quarantine row in `quarantine_relation` (column record_key).

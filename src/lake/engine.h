@@ -37,6 +37,15 @@ struct EngineOptions {
   std::filesystem::path temp_directory;  // empty = DuckDB's default (.tmp beside the cwd)
 };
 
+// Parses a memory size as DuckDB's memory_limit takes it ("512MB", "1GB", "2GiB",
+// "1.5GB", "100000B"; decimal units are powers of 1000, binary ones of 1024).
+// Errors: kInvalidArgument for anything else.
+StatusOr<int64_t> ParseMemorySize(std::string_view text);
+
+// `fraction` of a memory size, in DuckDB's notation ("700MB" for 0.7 of "1GB").
+// Errors: as ParseMemorySize().
+StatusOr<std::string> ScaleMemorySize(std::string_view text, double fraction);
+
 // A value from a query result. Integers of every width come back as int64_t
 // (HUGEINT/UBIGINT included: sums and counts),
 // DECIMAL/FLOAT/DOUBLE as double, and every other type (VARCHAR, DATE, TIMESTAMP

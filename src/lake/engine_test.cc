@@ -148,9 +148,9 @@ class CountingSource : public RowSource {
 
  private:
   std::vector<SourceColumn> columns_ = {
-      {"big", ColumnType::kBigint},        {"small", ColumnType::kInteger},
-      {"ratio", ColumnType::kDouble},      {"even", ColumnType::kBoolean},
-      {"label", ColumnType::kVarchar},     {"seen_at", ColumnType::kTimestamp},
+      {"big", ColumnType::kBigint},    {"small", ColumnType::kInteger},
+      {"ratio", ColumnType::kDouble},  {"even", ColumnType::kBoolean},
+      {"label", ColumnType::kVarchar}, {"seen_at", ColumnType::kTimestamp},
       {"day", ColumnType::kDate}};
   int64_t rows_, fail_after_;
   int64_t next_ = 0;
@@ -163,13 +163,14 @@ TEST(EngineSource, StreamsRowsOfEveryTypeIntoParquetWithoutATable) {
   std::filesystem::create_directories(dir);
   std::string file = (dir / "out.parquet").string();
   CountingSource source(10000);  // several chunks
-  ASSERT_TRUE(e->ExecuteWithSource("COPY (SELECT * FROM lastro_source()) TO '" + file +
-                                       "' (FORMAT parquet)",
-                                   source)
-                  .ok());
-  auto r = e->Query("SELECT count(*), count(big), sum(small), max(label), min(seen_at)::VARCHAR, "
-                    "max(day)::VARCHAR, sum(ratio), count(*) FILTER (WHERE even) FROM '" +
-                    file + "'");
+  ASSERT_TRUE(
+      e->ExecuteWithSource(
+           "COPY (SELECT * FROM lastro_source()) TO '" + file + "' (FORMAT parquet)", source)
+          .ok());
+  auto r = e->Query(
+      "SELECT count(*), count(big), sum(small), max(label), min(seen_at)::VARCHAR, "
+      "max(day)::VARCHAR, sum(ratio), count(*) FILTER (WHERE even) FROM '" +
+      file + "'");
   ASSERT_TRUE(r.ok()) << r.status();
   int64_t nulls = 0, sum = 0, evens = 0;
   double ratio = 0;
@@ -203,6 +204,26 @@ TEST(EngineSource, TheSourcesOwnErrorIsReturnedAndTheEngineStaysUsable) {
   EXPECT_FALSE(outside.ok());
   auto ok = e->QueryValue("SELECT 1");
   EXPECT_TRUE(ok.ok()) << ok.status();
+}
+
+}  // namespace
+}  // namespace lastro::lake
+
+namespace lastro::lake {
+namespace {
+
+TEST(MemorySize, ParsesDuckDbNotationAndScalesIt) {
+  EXPECT_EQ(*ParseMemorySize("1GB"), 1000000000);
+  EXPECT_EQ(*ParseMemorySize(" 512 MB "), 512000000);
+  EXPECT_EQ(*ParseMemorySize("2GiB"), 2147483648);
+  EXPECT_EQ(*ParseMemorySize("1.5gb"), 1500000000);
+  EXPECT_EQ(*ParseMemorySize("100000B"), 100000);
+  for (const char* bad : {"", "GB", "lots", "-1GB", "1PB", "0MB"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(ParseMemorySize(bad).status())) << bad;
+  }
+  EXPECT_EQ(*ScaleMemorySize("1GB", 0.7), "700MB");
+  EXPECT_EQ(*ScaleMemorySize("4GiB", 0.5), "2147MB");
+  EXPECT_FALSE(ScaleMemorySize("x", 0.5).ok());
 }
 
 }  // namespace
