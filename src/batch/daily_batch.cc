@@ -92,6 +92,9 @@ class StopWatcher {
   std::thread thread_;
 };
 
+// The share of lake.memory_limit given to DuckDB (see Run()).
+constexpr double kEngineMemoryShare = 0.6;
+
 struct Staged {
   std::string zone, table;
 };
@@ -107,11 +110,32 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   LASTRO_ASSIGN_OR_RETURN(CpfTokenizer tokenizer, CpfTokenizer::Create(config.batch.token_key));
   LASTRO_RETURN_IF_ERROR(store.CleanStaging());
 
+  // Scratch files and DuckDB's spill live aside in staging: removed when the run
+  // ends, and by the next run's CleanStaging() when this one was killed.
   fs::path tmp = store.root() / "_staging" / (m.run_id + ".tmp");
-  LASTRO_ASSIGN_OR_RETURN(std::unique_ptr<lake::Engine> engine,
-                          lake::Engine::Open({.memory_limit = config.lake.memory_limit,
-                                              .threads = config.lake.threads,
-                                              .temp_directory = tmp}));
+  std::error_code mk;
+  fs::create_directories(tmp, mk);
+  if (mk) return absl::UnavailableError("cannot create " + tmp.string() + ": " + mk.message());
+  struct RemoveTmp {
+    fs::path dir;
+    ~RemoveTmp() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);  // best effort: CleanStaging() retries on the next run
+    }
+  } remove_tmp{tmp};
+  // lake.memory_limit bounds the whole process: DuckDB's buffer manager gets 60% of it;
+  // the rest covers what it does not account for (the Parquet writers' open
+  // partitions, allocator slack) and this process's own buffers (the COPY queue,
+  // the CPF map when enriching). Measured at 5M requests: docs/performance.md.
+  auto engine_memory = lake::ScaleMemorySize(config.lake.memory_limit, kEngineMemoryShare);
+  if (!engine_memory.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("lake.memory_limit: ", engine_memory.status().message()));
+  }
+  LASTRO_ASSIGN_OR_RETURN(
+      std::unique_ptr<lake::Engine> engine,
+      lake::Engine::Open(
+          {.memory_limit = *engine_memory, .threads = config.lake.threads, .temp_directory = tmp}));
   // No statement of the batch relies on row order (files are partitioned, silver is
   // merged by key): letting DuckDB drop insertion order saves memory and time at scale.
   LASTRO_RETURN_IF_ERROR(
@@ -132,8 +156,34 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
       .lock_timeout_ms = config.batch.lock_timeout_ms,
       .max_rows_per_s = config.batch.max_rows_per_s,
       .include_contact_pii = config.batch.include_contact_pii,
+      .keep_cpfs = options.enrich,
       .requests_predicate = ScopePredicate(window, from),
       .stop = options.stop};
+  // The extract writes the requests straight into their bronze file (a log: every
+  // run appends its own file under the business day it ran for).
+  lake::TableTransaction tx(store, m.run_id);
+  std::vector<Staged> staged;
+  auto stage = [&](const std::string& zone, const std::string& table,
+                   lake::PublishMode mode) -> StatusOr<std::string> {
+    LASTRO_ASSIGN_OR_RETURN(fs::path dir, tx.Stage(zone, table, mode));
+    staged.push_back({zone, table});
+    return dir.string();
+  };
+  const int rg = config.lake.row_group_rows;
+  const std::string prefix = "part-" + m.run_id;
+  std::string requests_parquet;
+  {
+    LASTRO_ASSIGN_OR_RETURN(std::string dir,
+                            stage("bronze", "credit_requests", lake::PublishMode::kAppend));
+    fs::path folder = fs::path(dir) / ("batch_date=" + window.last_day);
+    std::error_code ec;
+    fs::create_directories(folder, ec);
+    if (ec) return absl::UnavailableError("cannot create " + folder.string() + ": " + ec.message());
+    requests_parquet = (folder / (prefix + "-0.parquet")).string();
+  }
+  eo.requests_parquet = requests_parquet;
+  eo.run_id = m.run_id;
+  eo.row_group_rows = rg;
   auto phase_start = SteadyClock::now();
   ExtractProgress progress = [&](const std::string& phase, int64_t rows) {
     if (!options.progress) return;
@@ -169,7 +219,7 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
 
   // ---- normalise + enrich --------------------------------------------------------
   timer.Start("normalise");
-  LASTRO_RETURN_IF_ERROR(BuildStage(*engine, config.batch.timezone));
+  LASTRO_RETURN_IF_ERROR(PrepareStage(*engine, config.batch.timezone, requests_parquet));
   LASTRO_RETURN_IF_ERROR(stop.Check());
   timer.Stop(extracted.requests);
 
@@ -195,6 +245,13 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
                                   {"inconsistent", enrich.inconsistent},
                                   {"unavailable", enrich.unavailable},
                                   {"calls", enrich.calls}});
+
+  // ---- stage: requests joined with customers and bureau answers, written once --------
+  timer.Start("stage");
+  LASTRO_RETURN_IF_ERROR(
+      WriteStage(*engine, (tmp / "stage_requests.parquet").string(), !options.enrich));
+  LASTRO_RETURN_IF_ERROR(stop.Check());
+  timer.Stop(extracted.requests);
 
   // ---- quality -------------------------------------------------------------------
   timer.Start("quality");
@@ -240,28 +297,16 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
 
   // ---- stage every output aside ---------------------------------------------------
   timer.Start("write");
-  lake::TableTransaction tx(store, m.run_id);
-  const int rg = config.lake.row_group_rows;
-  const std::string prefix = "part-" + m.run_id;
-  std::vector<Staged> staged;
-  auto stage = [&](const std::string& zone, const std::string& table,
-                   lake::PublishMode mode) -> StatusOr<std::string> {
-    LASTRO_ASSIGN_OR_RETURN(fs::path dir, tx.Stage(zone, table, mode));
-    staged.push_back({zone, table});
-    return dir.string();
-  };
-  // Bronze (as extracted, text), quarantine and quality results are logs: every run
+  // Bronze (as extracted), quarantine and quality results are logs: every run
   // appends its own file (run_id in the rows and in the file name) under the business
   // day it ran for, so a rerun or a backfill never erases what an earlier run
-  // extracted or rejected.
-  for (const auto& [table, raw] :
-       std::vector<std::pair<std::string, std::string>>{{"credit_requests", "raw_requests"},
-                                                        {"credit_decisions", "raw_decisions"},
-                                                        {"customers", "raw_customers"}}) {
-    LASTRO_ASSIGN_OR_RETURN(std::string dir, stage("bronze", table, lake::PublishMode::kAppend));
+  // extracted or rejected. The requests' bronze file was written by the extract.
+  {
+    LASTRO_ASSIGN_OR_RETURN(std::string dir,
+                            stage("bronze", "customers", lake::PublishMode::kAppend));
     LASTRO_RETURN_IF_ERROR(WriteOnePartition(
-        *engine, absl::StrCat("SELECT *, ", SqlString(m.run_id), " AS run_id FROM ", raw), dir,
-        "batch_date", window.last_day, prefix, rg));
+        *engine, absl::StrCat("SELECT *, ", SqlString(m.run_id), " AS run_id FROM raw_customers"),
+        dir, "batch_date", window.last_day, prefix, rg));
   }
   LASTRO_ASSIGN_OR_RETURN(lake::Value new_scores,
                           engine->QueryValue("SELECT count(*) FROM bureau_new "

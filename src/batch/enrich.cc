@@ -14,11 +14,21 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
                              const std::unordered_map<std::string, std::string>& cpf_by_token,
                              const std::string& cache_glob, const std::string& run_id, bool skip) {
   EnrichStats stats;
+  if (skip && cache_glob.empty()) {
+    // Nothing to ask and nothing cached: every request is SKIPPED (or NOT_REQUESTED),
+    // without reading the requests at all.
+    LASTRO_RETURN_IF_ERROR(engine.Execute(
+        "CREATE OR REPLACE TABLE bureau_new (customer_token VARCHAR, score_date DATE, "
+        "score INTEGER, status VARCHAR, detail VARCHAR, fetched_at TIMESTAMP, run_id VARCHAR);"
+        "CREATE OR REPLACE TABLE bureau_answers (customer_token VARCHAR, score_date DATE, "
+        "score INTEGER, status VARCHAR)"));
+    return stats;
+  }
   LASTRO_RETURN_IF_ERROR(engine.Execute(
       "CREATE OR REPLACE TABLE bureau_new (customer_token VARCHAR, score_date DATE, "
       "score INTEGER, status VARCHAR, detail VARCHAR, fetched_at TIMESTAMP, run_id VARCHAR);"
       "CREATE OR REPLACE TABLE bureau_pairs AS SELECT DISTINCT customer_token, request_date "
-      "FROM stage_requests WHERE customer_token IS NOT NULL AND request_date IS NOT NULL "
+      "FROM stage_keys WHERE customer_token IS NOT NULL AND request_date IS NOT NULL "
       "AND cpf_valid"));
   if (cache_glob.empty()) {
     LASTRO_RETURN_IF_ERROR(engine.Execute(
@@ -101,30 +111,11 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
     }
   }
   LASTRO_RETURN_IF_ERROR(out->Close());
-  // With no answer at all to join (a first backfill with --no-enrich), a view saves a
-  // full copy of the widest table.
-  LASTRO_ASSIGN_OR_RETURN(lake::Value answers,
-                          engine.QueryValue("SELECT (SELECT count(*) FROM bureau_cache) + "
-                                            "(SELECT count(*) FROM bureau_new)"));
-  const char* kind = std::get<int64_t>(answers) == 0 ? "VIEW" : "TABLE";
-  LASTRO_RETURN_IF_ERROR(engine.Execute(absl::StrCat(
+  LASTRO_RETURN_IF_ERROR(engine.Execute(
       "UPDATE bureau_new SET fetched_at = CAST(now() AT TIME ZONE 'UTC' AS TIMESTAMP);"
-      "CREATE OR REPLACE ",
-      kind,
-      " candidate_requests AS "
-      "WITH b AS (SELECT customer_token, score_date, score, status FROM bureau_cache "
-      "           UNION ALL SELECT customer_token, score_date, score, status FROM bureau_new) "
-      "SELECT s.*, CASE WHEN b.status = 'FOUND' THEN b.score END AS bureau_score, "
-      "       CASE WHEN b.status IS NOT NULL THEN b.status "
-      "            WHEN s.customer_token IS NULL OR NOT coalesce(s.cpf_valid, false) "
-      "              OR s.request_date IS NULL THEN 'NOT_REQUESTED' "
-      "            WHEN " +
-          std::string(skip ? "true" : "false") +
-          " THEN 'SKIPPED' "
-          "            ELSE 'UNAVAILABLE' END AS bureau_status, "
-          "       CASE WHEN b.status IS NOT NULL THEN b.score_date END AS bureau_as_of "
-          "FROM stage_requests s LEFT JOIN b "
-          "ON b.customer_token = s.customer_token AND b.score_date = s.request_date")));
+      "CREATE OR REPLACE TABLE bureau_answers AS "
+      "SELECT customer_token, score_date, score, status FROM bureau_cache "
+      "UNION ALL SELECT customer_token, score_date, score, status FROM bureau_new"));
   return stats;
 }
 

@@ -5,11 +5,11 @@
 // customer_token and score_date; definitive answers only: FOUND and NOT_FOUND), so
 // a rerun or a backfill calls the bureau only for what it has never answered. New
 // answers are left in the engine table `bureau_new` for the caller to publish.
-// Creates candidate_requests = stage_requests + bureau_score, bureau_status,
-// bureau_as_of. INCONSISTENT and UNAVAILABLE answers are not cached (the next run
-// that has the request in scope asks again) and leave bureau_score NULL. Requests
-// without a valid CPF or a business day are never asked: NOT_REQUESTED. With `skip`
-// nothing is asked: cached answers still apply, the rest is SKIPPED.
+// Reads the (customer, day) pairs from the view stage_keys (transform.h) and leaves
+// every answer that applies in `bureau_answers` (customer_token, score_date, score,
+// status), which WriteStage() joins. INCONSISTENT and UNAVAILABLE answers are not
+// cached (the next run that has the request in scope asks again). With `skip`
+// nothing is asked: cached answers still apply.
 #pragma once
 
 #include <string>

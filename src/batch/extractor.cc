@@ -1,12 +1,12 @@
 #include "batch/extractor.h"
 
 #include <chrono>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "batch/copy_text.h"
+#include "batch/copy_binary.h"
+#include "batch/pg_copy_source.h"
 #include "common/log.h"
 #include "common/pii.h"
 #include "pg/connection.h"
@@ -14,107 +14,139 @@
 namespace lastro::batch {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-const std::vector<std::string> kRequestColumns = {"id",
-                                                  "customer_id",
-                                                  "amount_cents",
-                                                  "term_months",
-                                                  "purpose",
-                                                  "channel",
-                                                  "declared_income_cents",
-                                                  "status",
-                                                  "version",
-                                                  "created_at",
-                                                  "updated_at",
-                                                  "decided_at"};
-
-const std::vector<std::string> kDecisionColumns = {"request_id",
-                                                   "decision",
-                                                   "score",
-                                                   "risk_band",
-                                                   "probability_of_default",
-                                                   "reason_codes",
-                                                   "provider_reason_codes",
-                                                   "first_time_customer",
-                                                   "provider_ref",
-                                                   "provider_model_version",
-                                                   "policy_version",
-                                                   "attempts",
-                                                   "provider_latency_ms",
-                                                   "decided_at"};
-
-// Decision columns as selected: arrays as JSON so DuckDB parses them without guessing.
-std::string DecisionSelect() {
-  std::vector<std::string> cols;
-  for (const std::string& c : kDecisionColumns) {
-    if (c == "reason_codes" || c == "provider_reason_codes") {
-      cols.push_back(absl::StrCat("array_to_json(d.", c, ")"));
-    } else {
-      cols.push_back("d." + c);
-    }
-  }
-  return absl::StrJoin(cols, ", ");
-}
-
-std::string CreateTextTable(const std::string& name, const std::vector<std::string>& cols) {
-  std::vector<std::string> defs;
-  for (const std::string& c : cols) defs.push_back(c + " VARCHAR");
-  return absl::StrCat("CREATE OR REPLACE TABLE ", name, " (", absl::StrJoin(defs, ", "), ")");
-}
-
-// Sleeps just enough to keep the extract at or under `rate` rows/s overall.
-class Throttle {
- public:
-  explicit Throttle(double rate) : rate_(rate), start_(Clock::now()) {}
-  void Row() {
-    if (rate_ <= 0 || ++rows_ % 1000 != 0) return;
-    auto due = start_ + std::chrono::duration_cast<Clock::duration>(
-                            std::chrono::duration<double>(rows_ / rate_));
-    if (due > Clock::now()) std::this_thread::sleep_until(due);
-  }
-
- private:
-  double rate_;
-  Clock::time_point start_;
-  int64_t rows_ = 0;
+// One extracted column: how it is selected (cast to a fixed wire type, so the
+// decoder never depends on how the table declares it) and its type in DuckDB.
+struct Column {
+  std::string name;
+  std::string select;  // SQL over the statement's aliases
+  WireType wire;
+  lake::ColumnType type;
 };
 
-// Streams one COPY into an appender; `row_fn` appends one parsed row.
-Status CopyInto(pg::Connection& conn, const std::string& sql, lake::Engine& engine,
-                const std::string& table, size_t fields, Throttle& throttle,
-                const std::string& phase, const ExtractProgress& progress,
-                const std::atomic<bool>* stop, int64_t* rows,
-                const std::function<void(const CopyTextParser&, lake::Appender&)>& row_fn) {
-  LASTRO_ASSIGN_OR_RETURN(std::unique_ptr<lake::Appender> appender, engine.NewAppender(table));
-  CopyTextParser parser;
-  Status copy = conn.CopyOut(sql, [&](std::string_view chunk) -> Status {
-    LASTRO_RETURN_IF_ERROR(parser.Parse(chunk, fields));
-    row_fn(parser, *appender);
-    LASTRO_RETURN_IF_ERROR(appender->EndRow());
-    ++*rows;
-    if ((*rows & 1023) == 0 && stop != nullptr && stop->load()) {
-      return absl::CancelledError("the run was stopped");
-    }
-    if (progress && *rows % 50000 == 0) progress(phase, *rows);
-    throttle.Row();
-    return absl::OkStatus();
-  });
-  Status closed = appender->Close();
-  LASTRO_RETURN_IF_ERROR(copy);
-  LASTRO_RETURN_IF_ERROR(closed);
-  if (progress) progress(phase, *rows);
-  return absl::OkStatus();
+Column Int8(const std::string& name, const std::string& expr) {
+  return {name, expr + "::int8", WireType::kInt8, lake::ColumnType::kBigint};
+}
+Column Int4(const std::string& name, const std::string& expr) {
+  return {name, expr + "::int4", WireType::kInt4, lake::ColumnType::kInteger};
+}
+Column Text(const std::string& name, const std::string& expr) {
+  return {name, expr + "::text", WireType::kText, lake::ColumnType::kVarchar};
+}
+Column Instant(const std::string& name, const std::string& expr) {
+  return {name, expr + "::timestamptz", WireType::kTimestamptz, lake::ColumnType::kTimestamp};
+}
+Column Float8(const std::string& name, const std::string& expr) {
+  return {name, expr + "::float8", WireType::kFloat8, lake::ColumnType::kDouble};
 }
 
-void AppendFields(const CopyTextParser& parser, lake::Appender& a) {
-  for (const auto& f : parser.fields()) {
-    if (f) {
-      a.AppendText(*f);
-    } else {
-      a.AppendNull();
-    }
+// A request and its decision (NULLs when undecided), read in one statement: the
+// server joins them once instead of the batch reading and joining both tables.
+// Arrays travel as JSON text, which DuckDB parses without guessing.
+const std::vector<Column>& RequestColumns() {
+  static const std::vector<Column> kColumns = {
+      Int8("id", "r.id"),
+      Int8("customer_id", "r.customer_id"),
+      Int8("amount_cents", "r.amount_cents"),
+      Int4("term_months", "r.term_months"),
+      Text("purpose", "r.purpose"),
+      Text("channel", "r.channel"),
+      Int8("declared_income_cents", "r.declared_income_cents"),
+      Text("status", "r.status"),
+      Int4("version", "r.version"),
+      Instant("created_at", "r.created_at"),
+      Instant("updated_at", "r.updated_at"),
+      Instant("decided_at", "r.decided_at"),
+      Text("decision", "d.decision"),
+      Int4("score", "d.score"),
+      Text("risk_band", "d.risk_band"),
+      Float8("probability_of_default", "d.probability_of_default"),
+      Text("reason_codes", "array_to_json(d.reason_codes)"),
+      Text("provider_reason_codes", "array_to_json(d.provider_reason_codes)"),
+      {"first_time_customer", "d.first_time_customer::bool", WireType::kBool,
+       lake::ColumnType::kBoolean},
+      Text("provider_ref", "d.provider_ref"),
+      Text("provider_model_version", "d.provider_model_version"),
+      Text("policy_version", "d.policy_version"),
+      Int4("attempts", "d.attempts"),
+      Float8("provider_latency_ms", "d.provider_latency_ms"),
+      Instant("decision_recorded_at", "d.decided_at")};
+  return kColumns;
+}
+constexpr size_t kDecisionColumn = 12;  // "decision": NOT NULL in a decision row
+
+// The CPF (second) becomes two columns, customer_token and cpf_valid, as it streams.
+std::vector<Column> CustomerColumns(bool contact_pii) {
+  std::vector<Column> columns = {
+      Int8("id", "c.id"),
+      Text("cpf", "c.cpf"),
+      {"birth_date", "c.birth_date::date", WireType::kDate, lake::ColumnType::kDate},
+      Text("state", "c.state"),
+      Text("acquisition_channel", "c.acquisition_channel"),
+      Instant("created_at", "c.created_at"),
+      Instant("updated_at", "c.updated_at")};
+  if (contact_pii) {
+    columns.push_back(Text("full_name", "c.full_name"));
+    columns.push_back(Text("email", "c.email"));
   }
+  return columns;
+}
+
+std::string CopyStatement(const std::vector<Column>& columns, const std::string& from) {
+  std::vector<std::string> select;
+  for (const Column& c : columns) select.push_back(c.select);
+  return absl::StrCat("COPY (SELECT ", absl::StrJoin(select, ", "), " FROM ", from,
+                      ") TO STDOUT (FORMAT binary)");
+}
+
+// Writes column `i` of the decoder's current tuple into `out` column `c`.
+void CopyField(const CopyBinaryDecoder& in, size_t i, WireType wire, lake::ChunkWriter& out,
+               size_t c, size_t row) {
+  if (in.IsNull(i)) {
+    out.SetNull(c, row);
+    return;
+  }
+  switch (wire) {
+    case WireType::kInt8:
+    case WireType::kInt4:
+      out.SetInt(c, row, in.Int(i));
+      break;
+    case WireType::kFloat8:
+      out.SetDouble(c, row, in.Double(i));
+      break;
+    case WireType::kBool:
+      out.SetBool(c, row, in.Bool(i));
+      break;
+    case WireType::kText:
+      out.SetText(c, row, in.Text(i));
+      break;
+    case WireType::kTimestamptz:
+      out.SetTimestampMicros(c, row, in.TimestampMicros(i));
+      break;
+    case WireType::kDate:
+      out.SetDate(c, row, in.Date(i));
+      break;
+  }
+}
+
+PgCopySourceOptions SourceOptions(const std::vector<Column>& columns, const ExtractOptions& options,
+                                  const std::string& phase, const ExtractProgress& progress) {
+  PgCopySourceOptions o;
+  for (const Column& c : columns) {
+    o.wire.push_back(c.wire);
+    o.columns.push_back({c.name, c.type});
+  }
+  o.max_rows_per_s = options.max_rows_per_s;
+  o.stop = options.stop;
+  if (progress) o.progress = [progress, phase](int64_t rows) { progress(phase, rows); };
+  return o;
+}
+
+// Runs `sql` reading `source`, and settles the COPY behind it either way.
+Status RunWithSource(lake::Engine& engine, const std::string& sql, PgCopySource& source) {
+  Status run = engine.ExecuteWithSource(sql, source);
+  Status copy = source.Finish();
+  LASTRO_RETURN_IF_ERROR(run);  // the statement's error explains a cancelled COPY
+  return copy;
 }
 
 }  // namespace
@@ -159,58 +191,67 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
   out.snapshot_time = std::string(snap.Get(0, 1));
 
   const std::string& pred = options.requests_predicate;
-  Throttle throttle(options.max_rows_per_s);
 
-  LASTRO_RETURN_IF_ERROR(engine.Execute(CreateTextTable("raw_requests", kRequestColumns)));
-  std::vector<std::string> rcols;
-  for (const std::string& c : kRequestColumns) rcols.push_back("r." + c);
-  LASTRO_RETURN_IF_ERROR(
-      CopyInto(*conn,
-               absl::StrCat("COPY (SELECT ", absl::StrJoin(rcols, ", "),
-                            " FROM credit_requests r WHERE ", pred, ") TO STDOUT"),
-               engine, "raw_requests", kRequestColumns.size(), throttle, "extract requests",
-               progress, options.stop, &out.requests, AppendFields));
+  // Customers: the CPF becomes a token and a validity flag as it streams past; it is
+  // kept (for the bureau) only when the run enriches.
+  std::vector<Column> customer_columns = CustomerColumns(options.include_contact_pii);
+  PgCopySourceOptions co = SourceOptions(customer_columns, options, "extract customers", progress);
+  co.columns[1] = {"customer_token", lake::ColumnType::kVarchar};
+  co.columns.insert(co.columns.begin() + 2, {"cpf_valid", lake::ColumnType::kBoolean});
+  co.map = [&](const CopyBinaryDecoder& in, lake::ChunkWriter& sink, size_t row) {
+    CopyField(in, 0, WireType::kInt8, sink, 0, row);
+    if (in.IsNull(1)) {
+      sink.SetNull(1, row);
+      sink.SetBool(2, row, false);
+    } else {
+      std::string_view cpf = in.Text(1);
+      std::string token = tokenizer.Token(cpf);
+      sink.SetText(1, row, token);
+      sink.SetBool(2, row, pii::IsValidCpf(cpf));
+      if (options.keep_cpfs) out.cpf_by_token.emplace(std::move(token), pii::CpfDigits(cpf));
+    }
+    for (size_t i = 2; i < customer_columns.size(); ++i) {
+      CopyField(in, i, customer_columns[i].wire, sink, i + 1, row);
+    }
+  };
+  {
+    PgCopySource source(
+        *conn,
+        CopyStatement(customer_columns,
+                      absl::StrCat("customers c WHERE c.id IN (SELECT r.customer_id FROM "
+                                   "credit_requests r WHERE ",
+                                   pred, ")")),
+        std::move(co));
+    LASTRO_RETURN_IF_ERROR(RunWithSource(
+        engine, "CREATE OR REPLACE TABLE raw_customers AS SELECT * FROM lastro_source()", source));
+    out.customers = source.rows();
+  }
 
-  LASTRO_RETURN_IF_ERROR(engine.Execute(CreateTextTable("raw_decisions", kDecisionColumns)));
-  LASTRO_RETURN_IF_ERROR(CopyInto(
-      *conn,
-      absl::StrCat("COPY (SELECT ", DecisionSelect(),
-                   " FROM credit_decisions d JOIN credit_requests r ON r.id = d.request_id WHERE ",
-                   pred, ") TO STDOUT"),
-      engine, "raw_decisions", kDecisionColumns.size(), throttle, "extract decisions", progress,
-      options.stop, &out.decisions, AppendFields));
-
-  // Customers: the CPF becomes a token and a validity flag as it streams past.
-  std::string contact = options.include_contact_pii ? ", c.full_name, c.email" : "";
-  LASTRO_RETURN_IF_ERROR(engine.Execute(absl::StrCat(
-      "CREATE OR REPLACE TABLE raw_customers (id VARCHAR, customer_token VARCHAR, "
-      "cpf_valid BOOLEAN, birth_date VARCHAR, state VARCHAR, acquisition_channel VARCHAR, "
-      "created_at VARCHAR, updated_at VARCHAR",
-      options.include_contact_pii ? ", full_name VARCHAR, email VARCHAR" : "", ")")));
-  size_t customer_fields = options.include_contact_pii ? 9 : 7;  // as selected (cpf is one field)
-  LASTRO_RETURN_IF_ERROR(CopyInto(
-      *conn,
-      absl::StrCat("COPY (SELECT c.id, c.cpf, c.birth_date, c.state, c.acquisition_channel, "
-                   "c.created_at, c.updated_at",
-                   contact,
-                   " FROM customers c WHERE c.id IN (SELECT r.customer_id FROM credit_requests r "
-                   "WHERE ",
-                   pred, ")) TO STDOUT"),
-      engine, "raw_customers", customer_fields, throttle, "extract customers", progress,
-      options.stop, &out.customers, [&](const CopyTextParser& p, lake::Appender& a) {
-        const auto& f = p.fields();
-        f[0] ? a.AppendText(*f[0]) : a.AppendNull();
-        if (f[1]) {
-          std::string token = tokenizer.Token(*f[1]);
-          a.AppendText(token);
-          a.AppendBool(pii::IsValidCpf(*f[1]));
-          out.cpf_by_token.emplace(std::move(token), pii::CpfDigits(*f[1]));
-        } else {
-          a.AppendNull();
-          a.AppendBool(false);
-        }
-        for (size_t i = 2; i < f.size(); ++i) f[i] ? a.AppendText(*f[i]) : a.AppendNull();
-      }));
+  // Requests with their decisions, straight into the bronze file: never stored first.
+  PgCopySourceOptions ro = SourceOptions(RequestColumns(), options, "extract requests", progress);
+  int64_t decisions = 0;
+  ro.map = [&](const CopyBinaryDecoder& in, lake::ChunkWriter& sink, size_t row) {
+    const std::vector<Column>& columns = RequestColumns();
+    for (size_t i = 0; i < columns.size(); ++i) CopyField(in, i, columns[i].wire, sink, i, row);
+    decisions += !in.IsNull(kDecisionColumn);
+  };
+  {
+    PgCopySource source(*conn,
+                        CopyStatement(RequestColumns(),
+                                      "credit_requests r LEFT JOIN credit_decisions d "
+                                      "ON d.request_id = r.id WHERE " +
+                                          pred),
+                        std::move(ro));
+    LASTRO_RETURN_IF_ERROR(RunWithSource(
+        engine,
+        absl::StrCat(
+            "COPY (SELECT *, ", lake::SqlString(options.run_id),
+            " AS run_id FROM lastro_source()) TO ", lake::SqlString(options.requests_parquet),
+            " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ", options.row_group_rows, ")"),
+        source));
+    out.requests = source.rows();
+    out.decisions = decisions;
+  }
 
   LASTRO_RETURN_IF_ERROR(conn->Exec("COMMIT").status());
   return out;

@@ -2,27 +2,26 @@
 // customers out of PostgreSQL into DuckDB tables, from one consistent snapshot.
 //
 // One connection (application_name lastro-batch) opens a REPEATABLE READ READ ONLY
-// transaction with statement_timeout and lock_timeout, so the three tables are read
-// at one instant and the batch never queues behind the app's DDL (it fails fast
-// instead); reads take only ACCESS SHARE locks, which never block the app's inserts
-// or updates. Rows stream with COPY ... TO STDOUT into DuckDB's appender: no SQL per
-// row, and memory stays bounded by DuckDB's memory_limit (it spills past it).
+// transaction with statement_timeout and lock_timeout, so the tables are read at one
+// instant and the batch never queues behind the app's DDL (it fails fast instead);
+// reads take only ACCESS SHARE locks, which never block the app's inserts or updates.
 //
-// The tables it creates in the engine, all columns text exactly as PostgreSQL printed
-// them (the "as extracted" bronze), except the customers' CPF:
-//   raw_requests   (id, customer_id, amount_cents, term_months, purpose, channel,
-//                   declared_income_cents, status, version, created_at, updated_at,
-//                   decided_at)
-//   raw_decisions  (request_id, decision, score, risk_band, probability_of_default,
-//                   reason_codes, provider_reason_codes  -- JSON arrays
-//                   first_time_customer, provider_ref, provider_model_version,
-//                   policy_version, attempts, provider_latency_ms, decided_at)
-//   raw_customers  (id, customer_token, cpf_valid BOOLEAN, birth_date, state,
-//                   acquisition_channel, created_at, updated_at
-//                   [, full_name, email  when include_contact_pii])
+// Two binary COPY statements (every column cast to a fixed wire type, copy_binary.h)
+// stream through DuckDB without being stored first (pg_copy_source.h):
+//   - the requests in scope LEFT JOIN their decisions, written straight to the
+//     bronze Parquet file `requests_parquet` ("as extracted": the source's values and
+//     types, instants as UTC TIMESTAMP, numerics as DOUBLE, arrays as JSON text):
+//       id, customer_id, amount_cents, term_months, purpose, channel,
+//       declared_income_cents, status, version, created_at, updated_at, decided_at,
+//       decision, score, risk_band, probability_of_default, reason_codes,
+//       provider_reason_codes, first_time_customer, provider_ref,
+//       provider_model_version, policy_version, attempts, provider_latency_ms,
+//       decision_recorded_at (credit_decisions.decided_at), run_id
+//   - their customers, into the engine table raw_customers (id, customer_token,
+//     cpf_valid, birth_date, state, acquisition_channel, created_at, updated_at
+//     [, full_name, email  when include_contact_pii]).
 // The raw CPF never enters DuckDB or the lake: it is tokenised as it streams past,
-// and kept in memory only for the bureau (ExtractResult::cpf_by_token).
-// Timestamps are printed in UTC ("2026-11-20 13:45:00.123+00").
+// and kept in memory only for the bureau (ExtractResult::cpf_by_token, keep_cpfs).
 #pragma once
 
 #include <atomic>
@@ -46,9 +45,14 @@ struct ExtractOptions {
   int lock_timeout_ms = 2000;
   double max_rows_per_s = 0;  // 0 = unthrottled
   bool include_contact_pii = false;
+  // Keep token -> CPF for the bureau (only when the run enriches: ~150 B a customer).
+  bool keep_cpfs = true;
   // SQL predicate over credit_requests aliased `r` selecting the run's scope (built
   // by the caller from the window; only literals, never user text).
   std::string requests_predicate;
+  std::string requests_parquet;  // the bronze file the requests are written to
+  std::string run_id;            // stamped on every bronze row
+  int row_group_rows = 500000;
   // Set asynchronously to stop: the COPY in progress is cancelled (kCancelled).
   const std::atomic<bool>* stop = nullptr;
 };
@@ -58,7 +62,7 @@ struct ExtractResult {
   std::string snapshot_time;  // the transaction's now(), "YYYY-MM-DD HH:MM:SS.ffffff" UTC
   bool replica = false;       // the server was in recovery
   std::optional<double> replica_lag_s;
-  int64_t requests = 0, decisions = 0, customers = 0;
+  int64_t requests = 0, decisions = 0, customers = 0;  // decisions: requests with one
   // customer_token -> CPF, for the bureau call only. Never logged or written.
   std::unordered_map<std::string, std::string> cpf_by_token;
 };

@@ -1,16 +1,14 @@
-// Normalise: turns the extracted text tables (extractor.h) into typed, deduplicated
-// candidate tables in the engine, and builds the silver partitions from them.
+// Normalise: turns what the extract wrote (extractor.h: the bronze requests file and
+// raw_customers) into the candidate relations, and builds the silver partitions.
 //
-//   stage_requests      one row per request: the silver columns (README.md) without
-//                       the bureau ones, plus cpf_valid (NULL: customer row missing)
+//   candidate_requests  one row per request: the silver columns (README.md) plus
+//                       cpf_valid (NULL: customer row missing)
 //   candidate_customers one row per customer: customer_id, customer_token, state,
 //                       acquisition_channel, birth_year, created_at, updated_at
-//   candidate_requests  stage_requests + bureau_score, bureau_status, bureau_as_of
-//                       (made by enrich.h)
 //
-// Timestamps become UTC TIMESTAMPs (no time zone arithmetic at query time) and
-// request_date the business day in `timezone`. Unparseable values become NULL (and
-// fail a not_null rule) instead of failing the run.
+// Timestamps are UTC TIMESTAMPs (no time zone arithmetic at query time) and
+// request_date the business day in `timezone`. A malformed reason-codes array becomes
+// NULL instead of failing the run.
 #pragma once
 
 #include <string>
@@ -24,9 +22,19 @@ namespace lastro::batch {
 // The silver credit_requests columns, in file order (request_date is the partition).
 const std::vector<std::string>& SilverRequestColumns();
 
-// Builds stage_requests and candidate_customers from raw_*.
+// Makes the views over the extracted requests file (the bronze file the extract
+// wrote) joined with raw_customers and request_date in `timezone`: stage_joined, and
+// stage_keys (customer_token, cpf_valid, request_date) for the bureau; and the table
+// candidate_customers from raw_customers.
 // Errors: kInvalidArgument for an unknown time zone; engine errors otherwise.
-Status BuildStage(lake::Engine& engine, const std::string& timezone);
+Status PrepareStage(lake::Engine& engine, const std::string& timezone,
+                    const std::string& requests_parquet);
+
+// Writes stage_joined with the bureau's answers (the table bureau_answers, enrich.h)
+// once, into the scratch file `stage_parquet`, readable as the view
+// candidate_requests. `bureau_skipped`: requests without an answer are SKIPPED
+// rather than UNAVAILABLE.
+Status WriteStage(lake::Engine& engine, const std::string& stage_parquet, bool bureau_skipped);
 
 // Creates `good_requests`: candidate_requests minus every request with an
 // error-severity quarantine row in `quarantine_relation` (column record_key).

@@ -72,10 +72,10 @@ struct LogConfig {
 
 struct LakeConfig {
   std::string dir = "build/var/lake";  // LASTRO_LAKE_DIR
-  std::string memory_limit = "1GB";    // DuckDB memory limit; past it, spill to disk
-  int threads = 0;                     // DuckDB threads; 0 = one per core
-  int keep_versions = 3;               // published versions kept per table
-  int row_group_rows = 500000;         // Parquet row group size (100K..1M)
+  std::string memory_limit = "1GB";  // the batch's memory budget (DuckDB gets 60%); spills past it
+  int threads = 0;                   // DuckDB threads; 0 = one per core
+  int keep_versions = 3;             // published versions kept per table
+  int row_group_rows = 122880;       // Parquet row group size (100K..1M)
 };
 
 // The daily batch (docs/batch.md).

@@ -2,10 +2,17 @@
 
 #include <duckdb.h>
 
+#include <algorithm>
+#include <chrono>
 #include <string>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/log.h"
 #include "fmt/format.h"
+#include "lake/source_function.h"
 
 namespace lastro::lake {
 namespace {
@@ -152,16 +159,67 @@ class DuckAppender final : public Appender {
   Status error_;
 };
 
+// Statements slower than this are logged (debug level) with their duration: the
+// batch's phases are a handful of big statements, and this says which one is slow.
+// SQL text here holds no personal data (literals are dates, paths and run ids).
+class SlowStatementLog {
+ public:
+  explicit SlowStatementLog(std::string_view sql) : sql_(sql) {}
+  ~SlowStatementLog() {
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    if (s >= 0.5)
+      log::Debug("slow statement", {{"seconds", s}, {"sql", std::string(sql_.substr(0, 160))}});
+  }
+
+ private:
+  std::string_view sql_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
 }  // namespace
 
 struct Engine::Impl {
   duckdb_database db = nullptr;
   duckdb_connection conn = nullptr;
+  internal::SourceSlot source_slot;  // read by lastro_source(), registered at Open()
   ~Impl() {
     if (conn != nullptr) duckdb_disconnect(&conn);
     if (db != nullptr) duckdb_close(&db);
   }
 };
+
+StatusOr<int64_t> ParseMemorySize(std::string_view text) {
+  const std::string original(text);
+  std::string t(absl::StripAsciiWhitespace(original));
+  size_t digits = 0;
+  while (digits < t.size() && (absl::ascii_isdigit(t[digits]) || t[digits] == '.')) ++digits;
+  double number = 0;
+  std::string unit = absl::AsciiStrToLower(absl::StripAsciiWhitespace(t.substr(digits)));
+  static const std::vector<std::pair<std::string, double>> kUnits = {{"b", 1},
+                                                                     {"bytes", 1},
+                                                                     {"kb", 1e3},
+                                                                     {"mb", 1e6},
+                                                                     {"gb", 1e9},
+                                                                     {"tb", 1e12},
+                                                                     {"kib", 1024.0},
+                                                                     {"mib", 1048576.0},
+                                                                     {"gib", 1073741824.0},
+                                                                     {"tib", 1099511627776.0}};
+  if (digits == 0 || !absl::SimpleAtod(t.substr(0, digits), &number) || number <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "memory size '", original, "' is not a positive number with a unit (e.g. 1GB)"));
+  }
+  for (const auto& [name, factor] : kUnits) {
+    if (unit == name) return static_cast<int64_t>(number * factor);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "memory size '", original, "' has no known unit (B, KB, MB, GB, TB, KiB ... TiB)"));
+}
+
+StatusOr<std::string> ScaleMemorySize(std::string_view text, double fraction) {
+  LASTRO_ASSIGN_OR_RETURN(int64_t bytes, ParseMemorySize(text));
+  return absl::StrCat(std::max<int64_t>(1, static_cast<int64_t>(bytes * fraction / 1e6)), "MB");
+}
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
@@ -198,7 +256,16 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
     impl->conn = nullptr;
     return absl::InternalError("cannot connect to DuckDB");
   }
+  LASTRO_RETURN_IF_ERROR(internal::RegisterSourceFunction(impl->conn, &impl->source_slot));
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Status Engine::ExecuteWithSource(std::string_view sql, RowSource& source) {
+  impl_->source_slot = {&source, absl::OkStatus()};
+  Status s = Execute(sql);
+  Status source_error = std::move(impl_->source_slot.error);
+  impl_->source_slot = {};
+  return source_error.ok() ? s : source_error;
 }
 
 Status Engine::Execute(std::string_view sql) {
@@ -221,6 +288,7 @@ Status Engine::Execute(std::string_view sql) {
                                                 : FromDuckError(DUCKDB_ERROR_PARSER, msg.c_str());
     } else {
       duckdb_result result;
+      SlowStatementLog slow(text);
       if (duckdb_execute_prepared(stmt, &result) != DuckDBSuccess) {
         status = FromDuckError(duckdb_result_error_type(&result), duckdb_result_error(&result));
       }
@@ -235,6 +303,7 @@ Status Engine::Execute(std::string_view sql) {
 StatusOr<QueryResult> Engine::Query(std::string_view sql) {
   std::string text(sql);
   duckdb_result result;
+  SlowStatementLog slow(text);
   if (duckdb_query(impl_->conn, text.c_str(), &result) != DuckDBSuccess) {
     Status s = FromDuckError(duckdb_result_error_type(&result), duckdb_result_error(&result));
     duckdb_destroy_result(&result);

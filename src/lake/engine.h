@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "lake/row_source.h"
 
 namespace lastro::lake {
 
@@ -35,6 +36,15 @@ struct EngineOptions {
   int threads = 0;                       // 0 = one per core
   std::filesystem::path temp_directory;  // empty = DuckDB's default (.tmp beside the cwd)
 };
+
+// Parses a memory size as DuckDB's memory_limit takes it ("512MB", "1GB", "2GiB",
+// "1.5GB", "100000B"; decimal units are powers of 1000, binary ones of 1024).
+// Errors: kInvalidArgument for anything else.
+StatusOr<int64_t> ParseMemorySize(std::string_view text);
+
+// `fraction` of a memory size, in DuckDB's notation ("700MB" for 0.7 of "1GB").
+// Errors: as ParseMemorySize().
+StatusOr<std::string> ScaleMemorySize(std::string_view text, double fraction);
 
 // A value from a query result. Integers of every width come back as int64_t
 // (HUGEINT/UBIGINT included: sums and counts),
@@ -106,6 +116,11 @@ class Engine {
   // An appender into `table` (optionally schema-qualified "schema.table").
   // Errors: kFailedPrecondition when the table does not exist.
   StatusOr<std::unique_ptr<Appender>> NewAppender(std::string_view table);
+
+  // Runs `sql`, in which the table function lastro_source() yields `source`'s rows
+  // (row_source.h), pulled on this thread as the statement consumes them. The
+  // source's own error is returned as is; the statement's other errors as Execute().
+  Status ExecuteWithSource(std::string_view sql, RowSource& source);
 
   // Asks a running statement on this engine to stop (callable from another thread,
   // e.g. a signal watcher); the statement fails with kCancelled.

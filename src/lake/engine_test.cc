@@ -117,3 +117,114 @@ TEST(SqlQuoting, EscapesQuotes) {
 
 }  // namespace
 }  // namespace lastro::lake
+
+namespace lastro::lake {
+namespace {
+
+// Counts 0..rows-1 into every column type, NULL on every 7th row, failing after
+// `fail_after` rows when set.
+class CountingSource : public RowSource {
+ public:
+  CountingSource(int64_t rows, int64_t fail_after = -1) : rows_(rows), fail_after_(fail_after) {}
+  const std::vector<SourceColumn>& columns() const override { return columns_; }
+  StatusOr<size_t> Fill(ChunkWriter& out) override {
+    size_t n = 0;
+    for (; n < out.capacity() && next_ < rows_; ++n, ++next_) {
+      if (next_ == fail_after_) return absl::UnavailableError("the stream dropped");
+      if (next_ % 7 == 3) {
+        for (size_t c = 0; c < columns_.size(); ++c) out.SetNull(c, n);
+        continue;
+      }
+      out.SetInt(0, n, next_ * 1000000007LL);
+      out.SetInt(1, n, next_);
+      out.SetDouble(2, n, next_ / 4.0);
+      out.SetBool(3, n, next_ % 2 == 0);
+      out.SetText(4, n, next_ % 2 == 0 ? "a string longer than twelve bytes" : "short");
+      out.SetTimestampMicros(5, n, 1795182300LL * 1000000 + next_);
+      out.SetDate(6, n, 20777);
+    }
+    return n;
+  }
+
+ private:
+  std::vector<SourceColumn> columns_ = {
+      {"big", ColumnType::kBigint},    {"small", ColumnType::kInteger},
+      {"ratio", ColumnType::kDouble},  {"even", ColumnType::kBoolean},
+      {"label", ColumnType::kVarchar}, {"seen_at", ColumnType::kTimestamp},
+      {"day", ColumnType::kDate}};
+  int64_t rows_, fail_after_;
+  int64_t next_ = 0;
+};
+
+TEST(EngineSource, StreamsRowsOfEveryTypeIntoParquetWithoutATable) {
+  auto e = OpenEngine();
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "lastro-source-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::string file = (dir / "out.parquet").string();
+  CountingSource source(10000);  // several chunks
+  ASSERT_TRUE(
+      e->ExecuteWithSource(
+           "COPY (SELECT * FROM lastro_source()) TO '" + file + "' (FORMAT parquet)", source)
+          .ok());
+  auto r = e->Query(
+      "SELECT count(*), count(big), sum(small), max(label), min(seen_at)::VARCHAR, "
+      "max(day)::VARCHAR, sum(ratio), count(*) FILTER (WHERE even) FROM '" +
+      file + "'");
+  ASSERT_TRUE(r.ok()) << r.status();
+  int64_t nulls = 0, sum = 0, evens = 0;
+  double ratio = 0;
+  for (int64_t i = 0; i < 10000; ++i) {
+    if (i % 7 == 3) {
+      ++nulls;
+      continue;
+    }
+    sum += i;
+    ratio += i / 4.0;
+    evens += i % 2 == 0;
+  }
+  EXPECT_EQ(r->Int(0, 0), 10000);
+  EXPECT_EQ(r->Int(0, 1), 10000 - nulls);
+  EXPECT_EQ(r->Int(0, 2), sum);
+  EXPECT_EQ(r->Text(0, 3), "short");
+  EXPECT_EQ(r->Text(0, 4), "2026-11-20 13:45:00");
+  EXPECT_EQ(r->Text(0, 5), "2026-11-20");
+  EXPECT_DOUBLE_EQ(*r->Double(0, 6), ratio);
+  EXPECT_EQ(r->Int(0, 7), evens);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(EngineSource, TheSourcesOwnErrorIsReturnedAndTheEngineStaysUsable) {
+  auto e = OpenEngine();
+  CountingSource source(10000, 5000);
+  Status s = e->ExecuteWithSource("CREATE TABLE t AS SELECT * FROM lastro_source()", source);
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  EXPECT_EQ(s.message(), "the stream dropped");
+  auto outside = e->Execute("SELECT * FROM lastro_source()");
+  EXPECT_FALSE(outside.ok());
+  auto ok = e->QueryValue("SELECT 1");
+  EXPECT_TRUE(ok.ok()) << ok.status();
+}
+
+}  // namespace
+}  // namespace lastro::lake
+
+namespace lastro::lake {
+namespace {
+
+TEST(MemorySize, ParsesDuckDbNotationAndScalesIt) {
+  EXPECT_EQ(*ParseMemorySize("1GB"), 1000000000);
+  EXPECT_EQ(*ParseMemorySize(" 512 MB "), 512000000);
+  EXPECT_EQ(*ParseMemorySize("2GiB"), 2147483648);
+  EXPECT_EQ(*ParseMemorySize("1.5gb"), 1500000000);
+  EXPECT_EQ(*ParseMemorySize("100000B"), 100000);
+  for (const char* bad : {"", "GB", "lots", "-1GB", "1PB", "0MB"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(ParseMemorySize(bad).status())) << bad;
+  }
+  EXPECT_EQ(*ScaleMemorySize("1GB", 0.7), "700MB");
+  EXPECT_EQ(*ScaleMemorySize("4GiB", 0.5), "2147MB");
+  EXPECT_FALSE(ScaleMemorySize("x", 0.5).ok());
+}
+
+}  // namespace
+}  // namespace lastro::lake
