@@ -1,7 +1,7 @@
 // bench/batch_bench: Stage 2, extract -> silver. Throughput (requests/s) and peak RSS
 // of `lastro batch run`, against the physical reference measured in the same run:
-// the extractor's three `COPY (SELECT ...) TO STDOUT` statements, read with libpq in
-// one REPEATABLE READ transaction and discarded. Prints figures and ratios; asserts
+// the data the batch extracts read the plain way, one `COPY (SELECT ...) TO STDOUT`
+// (text) per source table, with libpq in one REPEATABLE READ transaction, discarded. Prints figures and ratios; asserts
 // nothing.
 //
 //   seed       a fresh database on the private cluster ($LASTRO_TEST_PG_DSN), or the
@@ -13,9 +13,11 @@
 //              after; then VACUUM (FREEZE, ANALYZE) and CHECKPOINT so neither hint-bit
 //              writes nor a checkpoint land inside the timings. A --dsn database that
 //              already holds this seed (recorded in lastro_state) is reused as is.
-//   reference  the three COPY statements the extractor issues (src/batch/extractor.cc,
-//              with daily_batch.cc's backfill predicate), before and after the batch;
-//              the faster of the two is the baseline.
+//   reference  three text COPY statements - the requests in scope, their decisions,
+//              their customers (daily_batch.cc's backfill predicate) - before and after
+//              the batch; the faster of the two is the baseline. The extractor itself
+//              reads the same rows differently (binary, requests joined with their
+//              decisions: ADR 0018); the reference is the plain reading of the data.
 //   batch      `lastro batch run --from D1 --to Dn --no-enrich` as a child process, on a
 //              fresh lake, with [lake] memory_limit = --memory-limit (default 1GB, the
 //              product's default): wall time, requests published / s, CPU, peak RSS
@@ -268,7 +270,7 @@ std::string ScopePredicate(const std::string& first_day, int days) {
                       " AND r.updated_at < ", end, "))");
 }
 
-// The extractor's three statements (src/batch/extractor.cc), contact PII off.
+// The batch's data, one plain text COPY per source table (contact PII off).
 std::vector<std::string> ExtractStatements(const std::string& pred) {
   return {
       absl::StrCat("COPY (SELECT r.id, r.customer_id, r.amount_cents, r.term_months, r.purpose, "
@@ -527,7 +529,7 @@ void Report(const Options& o, const Reference& before, const Reference& after,
   }
 
   std::printf(
-      "\nphysical reference: the extractor's 3 COPY ... TO STDOUT, one REPEATABLE READ "
+      "\nphysical reference: the batch's rows as 3 text COPY ... TO STDOUT, one REPEATABLE READ "
       "transaction, libpq, discarded\n");
   std::printf("  %-7s %9s %9s %9s %9s %8s %11s %11s %9s %6s\n", "run", "req s", "dec s", "cust s",
               "total s", "MB", "requests/s", "rows/s", "srv CPU s", "cores");
