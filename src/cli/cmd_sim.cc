@@ -11,6 +11,21 @@
 #include "sim/risk_api_sim.h"
 
 namespace lastro::cli {
+namespace {
+
+// Starts a simulator, prints where it listens (one JSON line, for scripts) and serves
+// until SIGINT/SIGTERM.
+template <typename Server>
+Status ServeUntilStopped(Server& server) {
+  LASTRO_RETURN_IF_ERROR(server.Start());
+  std::printf("{\"listening\":\"127.0.0.1:%u\"}\n", unsigned(server.port()));
+  std::fflush(stdout);
+  while (!StopFlag()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  server.Stop();
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 void RegisterSim(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   CLI::App* sim = app.add_subcommand("sim", "Simulators of the outside world");
@@ -36,12 +51,7 @@ void RegisterSim(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       risk.token = config.risk.token;
       risk.addr = "127.0.0.1:" + std::to_string(risk_port);
       LASTRO_ASSIGN_OR_RETURN(auto server, sim::RiskApiSim::Create(risk));
-      LASTRO_RETURN_IF_ERROR(server->Start());
-      std::printf("{\"listening\":\"127.0.0.1:%u\"}\n", unsigned(server->port()));
-      std::fflush(stdout);
-      while (!StopFlag()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      server->Stop();
-      return absl::OkStatus();
+      return ServeUntilStopped(*server);
     };
     exit_code = Finish(run());
   });
@@ -74,12 +84,7 @@ void RegisterSim(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       bureau.token = b->count("--token") ? bureau_token : config.bureau.token;
       bureau.addr = "127.0.0.1:" + std::to_string(bureau_port);
       LASTRO_ASSIGN_OR_RETURN(auto server, sim::BureauApiSim::Create(bureau));
-      LASTRO_RETURN_IF_ERROR(server->Start());
-      std::printf("{\"listening\":\"127.0.0.1:%u\"}\n", unsigned(server->port()));
-      std::fflush(stdout);
-      while (!StopFlag()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      server->Stop();
-      return absl::OkStatus();
+      return ServeUntilStopped(*server);
     };
     exit_code = Finish(run());
   });
@@ -110,12 +115,7 @@ void RegisterSim(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       of.token = f->count("--token") ? of_token : config.openfinance.token;
       of.addr = "127.0.0.1:" + std::to_string(of_port);
       LASTRO_ASSIGN_OR_RETURN(auto server, sim::OpenFinanceSim::Create(of));
-      LASTRO_RETURN_IF_ERROR(server->Start());
-      std::printf("{\"listening\":\"127.0.0.1:%u\"}\n", unsigned(server->port()));
-      std::fflush(stdout);
-      while (!StopFlag()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      server->Stop();
-      return absl::OkStatus();
+      return ServeUntilStopped(*server);
     };
     exit_code = Finish(run());
   });

@@ -18,6 +18,16 @@ StatusOr<double> OutageSeconds(const web::Request& req) {
   return seconds;
 }
 
+web::Response AdminOutage(const web::Request& req, std::mutex& mu,
+                          std::chrono::steady_clock::time_point& until) {
+  StatusOr<double> seconds = OutageSeconds(req);
+  if (!seconds.ok()) return web::Response::Error(400, std::string(seconds.status().message()));
+  std::lock_guard lock(mu);
+  until = std::chrono::steady_clock::now() +
+          std::chrono::milliseconds(static_cast<int64_t>(*seconds * 1000));
+  return web::Response::Json(200, nlohmann::json{{"outage_seconds", *seconds}}.dump());
+}
+
 Status SetNumbers(const std::string& body,
                   std::span<const std::pair<const char*, double*>> fields) {
   nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);

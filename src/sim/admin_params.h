@@ -3,6 +3,8 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <chrono>
+#include <mutex>
 #include <span>
 #include <string>
 #include <utility>
@@ -15,6 +17,11 @@ namespace lastro::sim {
 // The `seconds` query parameter of POST /admin/outage: a number in 0..86400.
 // Errors: kInvalidArgument with the message the endpoint answers with 400.
 StatusOr<double> OutageSeconds(const web::Request& req);
+
+// The whole POST /admin/outage?seconds=N endpoint: sets `until` to now + N under
+// `mu` and answers {"outage_seconds": N}, or 400 with the reason.
+web::Response AdminOutage(const web::Request& req, std::mutex& mu,
+                          std::chrono::steady_clock::time_point& until);
 
 // Sets the named numeric fields from a JSON object `body` (POST /admin/config). Every
 // key must name one of `fields` and hold a number; fields absent from the body keep

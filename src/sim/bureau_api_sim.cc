@@ -223,12 +223,7 @@ Response BureauApiSim::State::AdminConfig(const Request& req) {
 }
 
 Response BureauApiSim::State::AdminOutage(const Request& req) {
-  StatusOr<double> seconds = OutageSeconds(req);
-  if (!seconds.ok()) return Response::Error(400, std::string(seconds.status().message()));
-  std::lock_guard lock(mu);
-  outage_until = std::chrono::steady_clock::now() +
-                 std::chrono::milliseconds(static_cast<int64_t>(*seconds * 1000));
-  return Response::Json(200, json{{"outage_seconds", *seconds}}.dump());
+  return sim::AdminOutage(req, mu, outage_until);
 }
 
 json BureauApiSim::State::Stats() const {

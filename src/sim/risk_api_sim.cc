@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/pii.h"
+#include "sim/admin_params.h"
 #include "sim/risk_model.h"
 #include "web/http_server.h"
 
@@ -241,17 +242,7 @@ Response RiskApiSim::State::AdminConfig(const Request& req) {
 }
 
 Response RiskApiSim::State::AdminOutage(const Request& req) {
-  auto it = req.query.find("seconds");
-  char* end = nullptr;
-  double seconds = it == req.query.end() ? -1 : std::strtod(it->second.c_str(), &end);
-  if (it == req.query.end() || end == it->second.c_str() || *end != '\0' || seconds < 0 ||
-      seconds > 86400) {
-    return Response::Error(400, "query parameter 'seconds' must be a number in 0..86400");
-  }
-  std::lock_guard lock(mu);
-  outage_until = std::chrono::steady_clock::now() +
-                 std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-  return Response::Json(200, json{{"outage_seconds", seconds}}.dump());
+  return sim::AdminOutage(req, mu, outage_until);
 }
 
 json RiskApiSim::State::Stats() const {
