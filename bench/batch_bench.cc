@@ -1,8 +1,8 @@
 // bench/batch_bench: Stage 2, extract -> silver. Throughput (requests/s) and peak RSS
 // of `lastro batch run`, against the physical reference measured in the same run:
 // the data the batch extracts read the plain way, one `COPY (SELECT ...) TO STDOUT`
-// (text) per source table, with libpq in one REPEATABLE READ transaction, discarded. Prints figures and ratios; asserts
-// nothing.
+// (text) per source table, with libpq in one REPEATABLE READ transaction, discarded. Prints figures
+// and ratios; asserts nothing.
 //
 //   seed       a fresh database on the private cluster ($LASTRO_TEST_PG_DSN), or the
 //              empty one --dsn names, migrated; --requests requests (default 5M) from
