@@ -169,7 +169,9 @@ StatusOr<std::string> RunQuery(const Config& config, const QueryOptions& options
                                                            .external_access = parquet}));
   auto kind = engine->StatementKind(sql);
   if (!kind.ok()) {
-    if (absl::StrContains(kind.status().message(), "read-only")) {
+    // DuckDB refuses writes and file access while preparing: say why in our terms.
+    if (absl::StrContains(kind.status().message(), "read-only") ||
+        absl::StrContains(kind.status().message(), "Permission Error")) {
       return absl::InvalidArgumentError(
           absl::StrCat("lastro query is read-only: ", kind.status().message()));
     }
