@@ -1,15 +1,15 @@
 -- customer_features_daily: one row per customer and day with any activity (an app
--- event, a bank transaction or balance, a credit request). Each value uses only data
+-- event of a session the customer logged in to, a bank transaction or balance, a credit request). Each value uses only data
 -- dated that day or earlier: the rolling and carried-forward columns look back, never
 -- ahead. Key: (customer_id, feature_date).
 CREATE TABLE customer_features_daily AS
 WITH events AS (
-  SELECT customer_id, event_date AS d,
+  SELECT session_customer_id AS customer_id, event_date AS d,
          count(DISTINCT session_id) FILTER (WHERE event_type = 'session_start') AS sessions,
          count(*) FILTER (WHERE event_type = 'loan_simulation') AS simulations,
          count(*) FILTER (WHERE event_type = 'login_failure') AS login_failures,
          count(*) AS app_events
-  FROM src_app_events WHERE customer_id IS NOT NULL GROUP BY ALL
+  FROM fact_app_event WHERE session_customer_id IS NOT NULL GROUP BY ALL
 ),
 bank AS (
   SELECT customer_id, booking_date AS d,

@@ -8,8 +8,8 @@ WITH c AS (
   FROM dim_customer WHERE is_current
 ),
 ev AS (
-  SELECT customer_id, bool_or(event_type = 'loan_simulation') AS simulated
-  FROM fact_app_event WHERE customer_id IS NOT NULL GROUP BY ALL
+  SELECT session_customer_id AS customer_id, bool_or(event_type = 'loan_simulation') AS simulated
+  FROM fact_app_event WHERE session_customer_id IS NOT NULL GROUP BY ALL
 ),
 req AS (
   SELECT customer_id, bool_or(is_approved) AS approved FROM fact_credit_request GROUP BY ALL

@@ -132,6 +132,55 @@ TEST_F(RefreshTest, PublishesTheModelWithEmptyFactsForMissingSources) {
   EXPECT_EQ(*pit, "state,count_star()\nRJ,12\nSP,1\n");
 }
 
+TEST_F(RefreshTest, EventsAndBankDataBecomeFactsAndDailyFeaturesLookingBackOnly) {
+  WriteLake("v1", "RJ");
+  // Customer 2: a session on 11-02 whose start and failed login precede the login.
+  Write("v1", "bronze", "app_events",
+        "SELECT * FROM (VALUES "
+        "('e1', 'session_start', TIMESTAMP '2026-11-02 12:00:00', NULL::BIGINT, 's1', NULL),"
+        "('e2', 'login_failure', TIMESTAMP '2026-11-02 12:00:10', NULL, 's1', NULL),"
+        "('e3', 'login_success', TIMESTAMP '2026-11-02 12:00:20', 2, 's1', NULL),"
+        "('e4', 'loan_simulation', TIMESTAMP '2026-11-02 12:01:00', 2, 's1', "
+        "'{\"amount_cents\":500000,\"term_months\":12}'),"
+        "('e5', 'session_start', TIMESTAMP '2026-11-02 13:00:00', NULL, 's2', NULL)) "
+        "t(event_id, event_type, occurred_at, customer_id, session_id, properties), "
+        "LATERAL (SELECT 'anon' AS anonymous_id, 'ios' AS device_os, '1.0' AS app_version, "
+        "DATE '2026-11-02' AS event_date)",
+        "event_date");
+  // Customer 2's salary on 11-01 and 11-20, a debit on 11-02; balances on 11-01 only.
+  Write("v1", "bronze", "bank_transactions",
+        "SELECT * FROM (VALUES ('t1', 'a1', 2::BIGINT, 'CREDITO', 'FOLHA_PAGAMENTO', "
+        "300000::BIGINT, TIMESTAMP '2026-11-01 12:00:00', DATE '2026-11-01'),"
+        "('t2', 'a1', 2, 'DEBITO', 'PIX', 1000, TIMESTAMP '2026-11-02 12:00:00', DATE "
+        "'2026-11-02'),"
+        "('t3', 'a1', 2, 'CREDITO', 'FOLHA_PAGAMENTO', 300000, TIMESTAMP '2026-12-05 "
+        "12:00:00', DATE '2026-12-05')) t(transaction_id, account_id, customer_id, "
+        "credit_debit_type, type, amount_cents, booked_at, booking_date)",
+        "booking_date");
+  Write("v1", "bronze", "bank_balances",
+        "SELECT 'a1' AS account_id, 2::BIGINT AS customer_id, 77000::BIGINT AS "
+        "available_cents, TIMESTAMP '2026-11-01 20:00:00' AS updated_at, DATE '2026-11-01' "
+        "AS balance_date",
+        "balance_date");
+  auto r = RunRefresh(config_, {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rows["fact_app_event"], 5);
+  EXPECT_EQ(r->rows["fact_bank_transaction"], 3);
+  EXPECT_EQ(*Ask("SELECT event_id, session_customer_id, customer_sk IS NOT NULL AS known, "
+                 "amount_cents FROM fact_app_event ORDER BY event_id"),
+            "event_id,session_customer_id,known,amount_cents\n"
+            "e1,2,true,\ne2,2,true,\ne3,2,true,\ne4,2,true,500000\ne5,,false,\n");
+  EXPECT_EQ(*Ask("SELECT feature_date, sessions, simulations, login_failures, credits_cents, "
+                 "income_30d_cents, balance_cents FROM customer_features_daily WHERE "
+                 "customer_id = 2 AND (sessions > 0 OR credits_cents > 0 OR debits_cents > 0) "
+                 "ORDER BY 1"),
+            "feature_date,sessions,simulations,login_failures,credits_cents,income_30d_cents,"
+            "balance_cents\n"
+            "2026-11-01,0,0,0,300000,300000,77000\n"
+            "2026-11-02,1,1,1,0,300000,77000\n"
+            "2026-12-05,0,0,0,300000,300000,77000\n");
+}
+
 TEST_F(RefreshTest, SkipsWhenNoInputChangedAndRollsBack) {
   WriteLake("v1", "RJ");
   auto first = RunRefresh(config_, {});
@@ -172,6 +221,15 @@ TEST_F(RefreshTest, AFailingGatePublishesNothingAndNamesTheGate) {
   EXPECT_EQ(catalog.CurrentVersion(), first->version);
   EXPECT_EQ(catalog.Versions().size(), 1u);
   EXPECT_EQ(*Ask("SELECT count(*) AS n FROM fact_credit_request"), "n\n40\n");
+}
+
+TEST_F(RefreshTest, ALockedLakeIsRefusedAndNothingIsBuilt) {
+  WriteLake("v1", "RJ");
+  auto lock = lake::LakeLock::Acquire(root_, "batch run (test)");
+  ASSERT_TRUE(lock.ok()) << lock.status();
+  auto r = RunRefresh(config_, {});
+  EXPECT_TRUE(absl::IsAborted(r.status())) << r.status();
+  EXPECT_EQ(CatalogStore(root_).CurrentVersion(), "");
 }
 
 TEST_F(RefreshTest, QueryRefusesWritesAndNeedsACatalog) {
