@@ -84,8 +84,8 @@ Status Build(const Config& config, const lake::TableStore& lake_store, const fs:
   }
   LASTRO_ASSIGN_OR_RETURN(
       lake::QueryResult tables,
-      engine->Query("SELECT table_name, estimated_size FROM duckdb_tables() WHERE database_name "
-                    "= 'gold' ORDER BY table_name"));
+      engine->Query("SELECT table_name FROM duckdb_tables() WHERE database_name = 'gold' ORDER BY "
+                    "table_name"));
   for (size_t i = 0; i < tables.rows(); ++i) {
     std::string name = *tables.Text(i, 0);
     LASTRO_ASSIGN_OR_RETURN(lake::Value n,
