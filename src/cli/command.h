@@ -38,6 +38,7 @@ void RegisterPolicy(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void RegisterBatch(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void RegisterLake(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void RegisterIngest(CLI::App& app, GlobalFlags& flags, int& exit_code);
+void RegisterMart(CLI::App& app, GlobalFlags& flags, int& exit_code);  // refresh, query
 
 // `lastro ingest` sources, each in its own file (cmd_ingest_<source>.cc).
 void RegisterIngestEvents(CLI::App& ingest, GlobalFlags& flags, int& exit_code);

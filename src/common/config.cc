@@ -174,6 +174,7 @@ void BindAll(Binder& b, Config& c) {
   b.Bind("openfinance", "history_days", &c.openfinance.history_days);
   b.Bind("openfinance", "overlap_days", &c.openfinance.overlap_days);
   b.Bind("openfinance", "statement_timeout_ms", &c.openfinance.statement_timeout_ms);
+  b.Bind("mart", "keep_versions", &c.mart.keep_versions);
 }
 
 // `VAR` or, when unset, the trimmed contents of the file named by `VAR_FILE`.
@@ -257,6 +258,9 @@ Status Validate(const Config& c) {
   LASTRO_RETURN_IF_ERROR(positive(c.stream.sweep_interval_s, "stream.sweep_interval_s"));
   LASTRO_RETURN_IF_ERROR(positive(c.stream.sweep_limit, "stream.sweep_limit"));
   LASTRO_RETURN_IF_ERROR(positive(c.lake.keep_versions, "lake.keep_versions"));
+  if (c.mart.keep_versions < 2) {
+    return absl::InvalidArgumentError("'mart.keep_versions' must be at least 2 (for --rollback)");
+  }
   if (c.lake.row_group_rows < 100000 || c.lake.row_group_rows > 1000000) {
     return absl::InvalidArgumentError("'lake.row_group_rows' must be in [100000, 1000000]");
   }

@@ -153,6 +153,11 @@ struct OpenFinanceConfig {
   int statement_timeout_ms = 30000;  // the consent read in PostgreSQL
 };
 
+// `lastro refresh` and `lastro query` (docs/model.md): the serving catalog.
+struct MartConfig {
+  int keep_versions = 3;  // catalog versions kept for readers and --rollback (>= 2)
+};
+
 struct Config {
   PgConfig pg;
   RiskConfig risk;
@@ -166,6 +171,7 @@ struct Config {
   LineageConfig lineage;
   EventsConfig events;
   OpenFinanceConfig openfinance;
+  MartConfig mart;
 };
 
 // Reads a variable; returns nullopt when unset. Injected so tests need no setenv.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <string>
 
 #include "absl/strings/ascii.h"
@@ -243,9 +244,13 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   // Machines are offline and the engine must never fetch code: no extension installs.
   if (s.ok()) s = set("autoinstall_known_extensions", "false");
   if (s.ok()) s = set("allow_community_extensions", "false");
+  if (s.ok() && options.read_only) s = set("access_mode", "READ_ONLY");
+  if (s.ok() && !options.external_access) s = set("enable_external_access", "false");
   auto impl = std::make_unique<Impl>();
   char* error = nullptr;
-  if (s.ok() && duckdb_open_ext(nullptr, &impl->db, config, &error) != DuckDBSuccess) {
+  const std::string path = options.database.string();
+  if (s.ok() && duckdb_open_ext(path.empty() ? nullptr : path.c_str(), &impl->db, config, &error) !=
+                    DuckDBSuccess) {
     s = absl::InvalidArgumentError(absl::StrCat("cannot open DuckDB: ", error ? error : "?"));
     impl->db = nullptr;
   }
@@ -391,6 +396,37 @@ StatusOr<std::unique_ptr<Appender>> Engine::NewAppender(std::string_view table) 
         absl::StrCat("cannot append to ", std::string(table), ": ", msg));
   }
   return std::unique_ptr<Appender>(new DuckAppender(appender));
+}
+
+StatusOr<std::string> Engine::StatementKind(std::string_view sql) {
+  duckdb_extracted_statements stmts = nullptr;
+  std::string text(sql);
+  idx_t n = duckdb_extract_statements(impl_->conn, text.c_str(), &stmts);
+  if (n != 1) {
+    Status s =
+        n == 0 ? absl::InvalidArgumentError(duckdb_extract_statements_error(stmts))
+               : absl::InvalidArgumentError(absl::StrCat("expected one SQL statement, got ", n));
+    duckdb_destroy_extracted(&stmts);
+    return s;
+  }
+  duckdb_prepared_statement stmt = nullptr;
+  StatusOr<std::string> out;
+  if (duckdb_prepare_extracted_statement(impl_->conn, stmts, 0, &stmt) != DuckDBSuccess) {
+    const char* msg = duckdb_prepare_error(stmt);
+    out = absl::InvalidArgumentError(msg != nullptr ? msg : "prepare failed");
+  } else {
+    static const char* const kKinds[] = {
+        "INVALID",     "SELECT",   "INSERT",    "UPDATE",       "EXPLAIN", "DELETE",  "PREPARE",
+        "CREATE",      "EXECUTE",  "ALTER",     "TRANSACTION",  "COPY",    "ANALYZE", "SET",
+        "CREATE_FUNC", "DROP",     "EXPORT",    "PRAGMA",       "VACUUM",  "CALL",    "SET",
+        "LOAD",        "RELATION", "EXTENSION", "LOGICAL_PLAN", "ATTACH",  "DETACH",  "MULTI"};
+    int kind = static_cast<int>(duckdb_prepared_statement_type(stmt));
+    out = kind >= 0 && kind < static_cast<int>(std::size(kKinds)) ? std::string(kKinds[kind])
+                                                                  : std::string("OTHER");
+  }
+  duckdb_destroy_prepare(&stmt);
+  duckdb_destroy_extracted(&stmts);
+  return out;
 }
 
 void Engine::Interrupt() { duckdb_interrupt(impl_->conn); }

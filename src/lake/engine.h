@@ -35,6 +35,14 @@ struct EngineOptions {
   std::string memory_limit = "1GB";
   int threads = 0;                       // 0 = one per core
   std::filesystem::path temp_directory;  // empty = DuckDB's default (.tmp beside the cwd)
+  // A database file to open instead of an in-memory database (the mart's catalog).
+  // With read_only, it is opened READ_ONLY: any number of processes may read it at
+  // once, and DuckDB refuses every write to it.
+  std::filesystem::path database;
+  bool read_only = false;
+  // false: SQL may not touch files or the network (read_parquet, COPY ... TO, ATTACH
+  // and EXPORT are refused); used to serve queries on a catalog that holds its tables.
+  bool external_access = true;
 };
 
 // Parses a memory size as DuckDB's memory_limit takes it ("512MB", "1GB", "2GiB",
@@ -121,6 +129,12 @@ class Engine {
   // (row_source.h), pulled on this thread as the statement consumes them. The
   // source's own error is returned as is; the statement's other errors as Execute().
   Status ExecuteWithSource(std::string_view sql, RowSource& source);
+
+  // The kind of the single statement in `sql`, as DuckDB parses it: "SELECT",
+  // "EXPLAIN", "INSERT", "CREATE", "COPY", ... Nothing is executed.
+  // Errors: kInvalidArgument when `sql` holds no statement, more than one, or does
+  // not parse or bind (DuckDB's message).
+  StatusOr<std::string> StatementKind(std::string_view sql);
 
   // Asks a running statement on this engine to stop (callable from another thread,
   // e.g. a signal watcher); the statement fails with kCancelled.

@@ -110,6 +110,30 @@ TEST(Engine, WritesAndReadsPartitionedZstdParquet) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Engine, ReadOnlyFileRefusesWritesAndFileAccessAndNamesStatementKinds) {
+  auto file = std::filesystem::temp_directory_path() /
+              ("lake_engine_ro_" + std::to_string(getpid()) + ".duckdb");
+  std::filesystem::remove(file);
+  {
+    auto w = Engine::Open({.memory_limit = "128MB", .threads = 1, .database = file});
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_TRUE((*w)->Execute("CREATE TABLE t AS SELECT 42 AS v").ok());
+  }
+  auto r = Engine::Open({.memory_limit = "128MB",
+                         .threads = 1,
+                         .database = file,
+                         .read_only = true,
+                         .external_access = false});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)->QueryValue("SELECT v FROM t").value(), Value(int64_t{42}));
+  EXPECT_EQ((*r)->StatementKind("SELECT v FROM t").value(), "SELECT");
+  EXPECT_EQ((*r)->StatementKind("INSERT INTO t VALUES (1)").value_or("error"), "INSERT");
+  EXPECT_TRUE(absl::IsInvalidArgument((*r)->StatementKind("SELECT 1; SELECT 2").status()));
+  EXPECT_FALSE((*r)->Execute("INSERT INTO t VALUES (1)").ok());
+  EXPECT_FALSE((*r)->Query("SELECT * FROM read_csv('/etc/hostname')").ok());
+  std::filesystem::remove(file);
+}
+
 TEST(SqlQuoting, EscapesQuotes) {
   EXPECT_EQ(SqlString("it's"), "'it''s'");
   EXPECT_EQ(SqlIdent("a\"b"), "\"a\"\"b\"");
