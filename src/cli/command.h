@@ -39,6 +39,7 @@ void RegisterBatch(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void RegisterLake(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void RegisterIngest(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void RegisterMart(CLI::App& app, GlobalFlags& flags, int& exit_code);  // refresh, query
+void RegisterDaily(CLI::App& app, GlobalFlags& flags, int& exit_code);
 
 // `lastro ingest` sources, each in its own file (cmd_ingest_<source>.cc).
 void RegisterIngestEvents(CLI::App& ingest, GlobalFlags& flags, int& exit_code);

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   lastro::cli::RegisterLake(app, flags, exit_code);
   lastro::cli::RegisterIngest(app, flags, exit_code);
   lastro::cli::RegisterMart(app, flags, exit_code);
+  lastro::cli::RegisterDaily(app, flags, exit_code);
   lastro::cli::InstallSignalHandlers();
   try {
     app.parse(argc, argv);

@@ -3,6 +3,7 @@
 // read, rolled back; figures compared with the same questions asked of PostgreSQL.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,7 @@
 #include "batch_harness.h"
 #include "lake/engine.h"
 #include "pg/connection.h"
+#include "testing/subprocess.h"
 
 namespace lastro::testing {
 namespace {
@@ -243,6 +245,67 @@ TEST(Mart, AReaderKeepsItsVersionWhileARefreshPublishesAndRollbackReturnsToIt) {
   CommandResult old =
       h->Lastro({"query", "SELECT count(*) AS n FROM fact_credit_request", "--format", "csv"});
   EXPECT_EQ(old.out, absl::StrCat("n\n", kRequests, "\n"));
+}
+
+}  // namespace
+}  // namespace lastro::testing
+
+namespace lastro::testing {
+namespace {
+
+int64_t CsvCount(const std::string& csv) {
+  std::vector<std::string> lines = absl::StrSplit(csv, '\n', absl::SkipEmpty());
+  return lines.size() == 2 ? std::stoll(lines[1]) : -1;
+}
+
+TEST(Daily, RunsTheBatchTheEventsAndTheRefreshInOrderAndStopsAtAFailedStep) {
+  auto h = Make("daily");
+  ASSERT_NE(h, nullptr);
+  ASSERT_TRUE(h->Seed(kRequests, kCustomers).ok());
+  const std::string events = h->dir() + "/events";
+  {  // the simulator takes no --config, which BatchHarness::Lastro adds
+    auto sim =
+        Subprocess::Start({LastroBin(), "sim", "events", "--out", events, "--date", "2026-11-05",
+                           "--days", "2", "--customers", "400", "--events-per-day", "300"},
+                          {}, h->dir() + "/sim-events");
+    ASSERT_TRUE(sim.ok()) << sim.status();
+    ASSERT_EQ((*sim)->Wait(std::chrono::minutes(2)).value_or(-1), 0) << (*sim)->Stderr();
+  }
+
+  // A step that fails stops the day: nothing after it runs, no catalog is published.
+  CommandResult bad = h->Lastro({"daily", "--date", "2026-11-07", "--no-enrich", "--no-openfinance",
+                                 "--events-path", h->dir() + "/no-such-folder"},
+                                BatchEnv());
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("daily: ingest events"), std::string::npos) << bad.err;
+  EXPECT_EQ(nlohmann::json::parse(bad.out)["steps"].size(), 1u) << bad.out;  // the batch only
+  EXPECT_EQ(CurrentCatalog(*h), "");
+
+  CommandResult day = h->Lastro(
+      {"daily", "--date", "2026-11-07", "--no-enrich", "--no-openfinance", "--events-path", events},
+      BatchEnv());
+  ASSERT_EQ(day.exit_code, 0) << day.err;
+  nlohmann::json out = nlohmann::json::parse(day.out);
+  ASSERT_EQ(out["steps"].size(), 3u) << day.out;
+  EXPECT_EQ(out["steps"][0]["step"], "batch");
+  EXPECT_EQ(out["steps"][1]["step"], "events");
+  EXPECT_EQ(out["steps"][2]["step"], "refresh");
+  EXPECT_EQ(out["steps"][2]["state"], "PUBLISHED") << day.out;
+  EXPECT_NE(CurrentCatalog(*h), "");
+
+  // The catalog holds what the day loaded: every silver request and every event.
+  auto silver = h->Lake("SELECT count(*) FROM silver_requests");
+  ASSERT_TRUE(silver.ok()) << silver.status();
+  auto bronze_events = h->Lake("SELECT count(*) FROM read_parquet('" + h->lake_dir() +
+                               "/bronze/app_events/*/*.parquet')");
+  ASSERT_TRUE(bronze_events.ok()) << bronze_events.status();
+  ASSERT_GT(*bronze_events->Int(0, 0), 0);
+  CommandResult requests =
+      h->Lastro({"query", "SELECT count(*) AS n FROM fact_credit_request", "--format", "csv"});
+  CommandResult app_events =
+      h->Lastro({"query", "SELECT count(*) AS n FROM fact_app_event", "--format", "csv"});
+  EXPECT_EQ(CsvCount(requests.out), *silver->Int(0, 0)) << requests.out << requests.err;
+  EXPECT_EQ(CsvCount(app_events.out), *bronze_events->Int(0, 0)) << app_events.out;
 }
 
 }  // namespace
