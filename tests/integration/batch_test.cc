@@ -1,10 +1,7 @@
 // `lastro batch run` against a real PostgreSQL, the real bureau simulator, and the
 // lake read back with DuckDB.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -16,6 +13,7 @@
 #include "batch/lineage.h"
 #include "batch_harness.h"
 #include "pg/connection.h"
+#include "testing/statsd_listener.h"
 #include "testing/wait_for.h"
 
 namespace lastro::testing {
@@ -521,38 +519,20 @@ TEST_F(BatchTest, ContactDataReachesBronzeOnlyWhenConfiguredAndNeverSilver) {
 }
 
 TEST_F(BatchTest, ARunSendsItsCountsAndOutcomeToDogStatsd) {
-  // A UDP "agent" on loopback: what a Datadog agent would receive.
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  timeval timeout{.tv_sec = 0, .tv_usec = 200000};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  StatsdListener agent;  // what a Datadog agent would receive
+  ASSERT_TRUE(agent.ok());
 
   auto h = BatchHarness::Create({.name = "batch_statsd", .statsd = true});
   ASSERT_TRUE(h.ok()) << h.status();
   ASSERT_TRUE((*h)->Seed(3000, 500).ok());
-  CommandResult r =
-      (*h)->Lastro({"batch", "run", "--date", "2026-11-07"},
-                   {{"LASTRO_STATSD_ADDR", "127.0.0.1:" + std::to_string(ntohs(addr.sin_port))}});
+  CommandResult r = (*h)->Lastro({"batch", "run", "--date", "2026-11-07"},
+                                 {{"LASTRO_STATSD_ADDR", agent.addr()}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
-  std::string received;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        char buf[2048];
-        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n > 0) received.append(buf, n).push_back('\n');
-        return received.find("lastro.batch.runs:1|c") != std::string::npos &&
-               received.find("lastro.batch.rows.published:3000|c") != std::string::npos;
-      },
-      10s))
-      << received;
-  ::close(fd);
+  ASSERT_TRUE(
+      agent.WaitForAll({"lastro.batch.runs:1|c", "lastro.batch.rows.published:3000|c"}, 10s))
+      << agent.received();
+  const std::string& received = agent.received();
   EXPECT_NE(received.find("outcome:succeeded"), std::string::npos) << received;
   EXPECT_NE(received.find("lastro.batch.phase.seconds"), std::string::npos) << received;
   EXPECT_NE(received.find("lastro.bureau.calls"), std::string::npos) << received;

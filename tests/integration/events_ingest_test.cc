@@ -1,11 +1,8 @@
 // `lastro sim events` writes a collector's files, `lastro ingest events` loads them,
 // DuckDB reads the lake back as an analyst would. The real binary, real files; the
 // simulator's answer key (--truth) says what each line is.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -19,6 +16,7 @@
 #include "batch/lineage.h"
 #include "lake/engine.h"
 #include "lake/table_store.h"
+#include "testing/statsd_listener.h"
 #include "testing/subprocess.h"
 #include "testing/wait_for.h"
 
@@ -309,35 +307,17 @@ TEST_F(EventsIngestTest, BadInvocationsGetAClearErrorAndTheirExitCode) {
 }
 
 TEST_F(EventsIngestTest, ARunSendsItsCountsToDogStatsd) {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  timeval timeout{.tv_sec = 0, .tv_usec = 200000};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  StatsdListener agent;
+  ASSERT_TRUE(agent.ok());
   WriteConfig(true, "[events]\nraw_line_bytes = 256\n");
 
   json truth = Simulate();
-  Result r = Ingest({{"LASTRO_STATSD_ADDR", "127.0.0.1:" + std::to_string(ntohs(addr.sin_port))}});
+  Result r = Ingest({{"LASTRO_STATSD_ADDR", agent.addr()}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string loaded =
       absl::StrCat("lastro.ingest.events.lines:", truth["good"].get<int64_t>(), "|c");
-  std::string received;
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        char buf[2048];
-        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n > 0) received.append(buf, n).push_back('\n');
-        return received.find("lastro.ingest.events.runs:1|c") != std::string::npos &&
-               received.find(loaded) != std::string::npos;
-      },
-      10s))
-      << received;
-  ::close(fd);
+  EXPECT_TRUE(agent.WaitForAll({"lastro.ingest.events.runs:1|c", loaded}, 10s)) << agent.received();
+  const std::string& received = agent.received();
   EXPECT_NE(received.find("outcome:quarantined"), std::string::npos) << received;
   EXPECT_EQ(Count("SELECT count(*) FROM refused WHERE strlen(raw_line) > 256"), 0);
   EXPECT_GT(Count("SELECT count(*) FROM refused WHERE raw_bytes > 256"), 0);
