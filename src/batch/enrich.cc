@@ -10,6 +10,13 @@ namespace lastro::batch {
 
 using lake::SqlString;
 
+namespace {
+// The new answers of this run, published to bronze/bureau_scores by the caller.
+constexpr const char* kCreateBureauNew =
+    "CREATE OR REPLACE TABLE bureau_new (customer_token VARCHAR, score_date DATE, "
+    "score INTEGER, status VARCHAR, detail VARCHAR, fetched_at TIMESTAMP, run_id VARCHAR);";
+}  // namespace
+
 StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
                              const std::unordered_map<std::string, std::string>& cpf_by_token,
                              const std::string& cache_glob, const std::string& run_id, bool skip) {
@@ -17,19 +24,17 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
   if (skip && cache_glob.empty()) {
     // Nothing to ask and nothing cached: every request is SKIPPED (or NOT_REQUESTED),
     // without reading the requests at all.
-    LASTRO_RETURN_IF_ERROR(engine.Execute(
-        "CREATE OR REPLACE TABLE bureau_new (customer_token VARCHAR, score_date DATE, "
-        "score INTEGER, status VARCHAR, detail VARCHAR, fetched_at TIMESTAMP, run_id VARCHAR);"
+    LASTRO_RETURN_IF_ERROR(engine.Execute(absl::StrCat(
+        kCreateBureauNew,
         "CREATE OR REPLACE TABLE bureau_answers (customer_token VARCHAR, score_date DATE, "
-        "score INTEGER, status VARCHAR)"));
+        "score INTEGER, status VARCHAR)")));
     return stats;
   }
-  LASTRO_RETURN_IF_ERROR(engine.Execute(
-      "CREATE OR REPLACE TABLE bureau_new (customer_token VARCHAR, score_date DATE, "
-      "score INTEGER, status VARCHAR, detail VARCHAR, fetched_at TIMESTAMP, run_id VARCHAR);"
+  LASTRO_RETURN_IF_ERROR(engine.Execute(absl::StrCat(
+      kCreateBureauNew,
       "CREATE OR REPLACE TABLE bureau_pairs AS SELECT DISTINCT customer_token, request_date "
       "FROM stage_keys WHERE customer_token IS NOT NULL AND request_date IS NOT NULL "
-      "AND cpf_valid"));
+      "AND cpf_valid")));
   if (cache_glob.empty()) {
     LASTRO_RETURN_IF_ERROR(engine.Execute(
         "CREATE OR REPLACE TABLE bureau_cache (customer_token VARCHAR, score_date DATE, "
