@@ -14,7 +14,8 @@ void RegisterMart(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       "refresh", "Build the gold model into a new catalog version, check it, publish it");
   r->add_option("--config", flags.config_path, "TOML config file (or LASTRO_CONFIG)");
   r->add_flag("--rollback", rollback, "Point the catalog back to the previous version");
-  r->add_flag("--force", force, "Rebuild even when no input table changed")->excludes("--rollback");
+  r->add_flag("--force", force, "Rebuild every table in full, even when no input changed")
+      ->excludes("--rollback");
   r->callback([&] {
     auto body = [&]() -> Status {
       LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
@@ -28,6 +29,8 @@ void RegisterMart(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       if (!rollback) out["inputs"] = result->inputs;
       if (!result->rows.empty()) out["rows"] = result->rows;
       if (result->state == "PUBLISHED") {
+        out["mode"] = result->mode;
+        out["tables"] = mart::TablesJson(result->tables);
         out["gates_passed"] = result->gates.size();
         out["seconds"] = result->seconds;
       }

@@ -9,7 +9,10 @@
 //   - one consistent input: each lake table is pinned to its version when the refresh
 //     starts, and the LakeLock keeps batch runs and ingests out meanwhile;
 //   - incremental: when no input table's version and no model file changed since the
-//     published catalog (its manifest records both), nothing is rebuilt (UNCHANGED).
+//     published catalog (its manifest records both), nothing is rebuilt (UNCHANGED);
+//     otherwise only the months and customers whose input partitions changed are
+//     rebuilt from a copy of the published version (build.h), with the same result as
+//     a full build; --force, a new model or timezone, or a first refresh build in full.
 #pragma once
 
 #include <map>
@@ -18,17 +21,20 @@
 
 #include "common/config.h"
 #include "common/status.h"
+#include "mart/build.h"
 #include "mart/gates.h"
 
 namespace lastro::mart {
 
 struct RefreshOptions {
-  bool force = false;  // rebuild even when no input changed
+  bool force = false;  // rebuild everything, even when no input changed
   std::string code_version;
 };
 
 struct RefreshResult {
-  std::string state;  // PUBLISHED | UNCHANGED | ROLLED_BACK
+  std::string state;                           // PUBLISHED | UNCHANGED | ROLLED_BACK
+  std::string mode;                            // full | incremental (PUBLISHED)
+  std::map<std::string, TableRefresh> tables;  // how each gold table was refreshed
   std::string version;
   std::string previous_version;               // "" when none
   std::map<std::string, int64_t> rows;        // gold table -> rows (PUBLISHED)

@@ -1,6 +1,7 @@
+-- table: dim_channel
+-- refresh: full
 -- dim_channel: one row per request channel seen in silver. Key: channel_key (stable
 -- within a catalog version only; join on it, do not store it elsewhere).
-CREATE TABLE dim_channel AS
 SELECT CAST(row_number() OVER (ORDER BY channel) AS INTEGER) AS channel_key, channel,
        CASE WHEN channel IN ('app_ios', 'app_android') THEN 'app'
             WHEN channel = 'web' THEN 'web'

@@ -1,3 +1,5 @@
+-- table: dim_customer
+-- refresh: full
 -- dim_customer: SCD type 2. One row per version of a customer's tracked attributes
 -- (customer_token, state, acquisition_channel, birth_year). The history comes from
 -- bronze/customers, a log of every extract (each row is the customer as one run saw
@@ -7,7 +9,6 @@
 -- Key: customer_sk (hash of customer_id and the version's start: stable across
 -- refreshes). Natural key: (customer_id, valid_from). No raw PII: no CPF, name, e-mail
 -- or birth date, only the CPF's keyed token and the birth year.
-CREATE TABLE dim_customer AS
 WITH extracts AS (
   SELECT id AS customer_id, customer_token, state, acquisition_channel,
          CAST(year(birth_date) AS INTEGER) AS birth_year, created_at, updated_at, run_id

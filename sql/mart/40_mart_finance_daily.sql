@@ -1,6 +1,7 @@
+-- table: mart_finance_daily
+-- refresh: full
 -- mart_finance_daily (finance): per request day, channel and product: volume,
 -- amounts and approval. Key: (request_date, channel, product).
-CREATE TABLE mart_finance_daily AS
 SELECT request_date, channel, product, count(*) AS requests,
        sum(amount_cents) AS requested_cents, count(*) FILTER (WHERE is_decided) AS decided,
        count(*) FILTER (WHERE is_approved) AS approved,

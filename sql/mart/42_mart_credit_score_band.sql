@@ -1,8 +1,9 @@
+-- table: mart_credit_score_band
+-- refresh: full
 -- mart_credit_score_band (credit): per request month, risk-score band and bureau-score
 -- band: decisions, approval and rejection, and whether the bureau and the risk API
 -- agree (same band). Bands are 200 points wide ("0-199" ... "800-1000"); "none" when
 -- the score is missing. Key: (request_month, risk_score_band, bureau_score_band).
-CREATE TABLE mart_credit_score_band AS
 WITH r AS (
   SELECT CAST(date_trunc('month', request_date) AS DATE) AS request_month,
          score_band(risk_score) AS risk_score_band, score_band(bureau_score) AS bureau_score_band,

@@ -1,8 +1,11 @@
+-- table: fact_credit_request
+-- refresh: month request_date
+-- inputs: silver/credit_requests
+-- customers: customer_id
 -- fact_credit_request: accumulating snapshot, one row per credit request (silver's
 -- latest version), with the created and decided milestones. customer_sk is the
 -- customer's version valid at created_at (the current one when none was, e.g. a
 -- version extracted after the request).
-CREATE TABLE fact_credit_request AS
 SELECT r.request_id, coalesce(v.customer_sk, cur.customer_sk) AS customer_sk, r.customer_id,
        date_key(r.request_date) AS created_date_key,
        date_key(local_date(r.decided_at)) AS decided_date_key, ch.channel_key, r.channel,
@@ -19,4 +22,5 @@ LEFT JOIN dim_channel ch ON ch.channel = r.channel
 LEFT JOIN dim_customer v ON v.customer_id = r.customer_id AND r.created_at >= v.valid_from
   AND (v.valid_to IS NULL OR r.created_at < v.valid_to)
 LEFT JOIN dim_customer cur ON cur.customer_id = r.customer_id AND cur.is_current
+WHERE refreshing(r.request_date)
 ORDER BY r.request_id;

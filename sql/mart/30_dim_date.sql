@@ -1,15 +1,18 @@
+-- table: dim_date
+-- refresh: full
 -- dim_date: one row per calendar day from the earliest to the latest day any fact
--- refers to (request, decision, event, bank booking or balance day). Key: date_key
+-- refers to (request, status change, event, bank booking or feature day), read from
+-- the facts just built. Key: date_key
 -- (yyyymmdd). Days are business days in batch.timezone, like the lake's partitions.
-CREATE TABLE dim_date AS
-WITH days AS (
-  SELECT request_date AS d FROM src_silver_requests
-  UNION ALL SELECT local_date(decided_at) FROM src_silver_requests WHERE decided_at IS NOT NULL
-  UNION ALL SELECT event_date FROM src_app_events
-  UNION ALL SELECT booking_date FROM src_bank_transactions
-  UNION ALL SELECT balance_date FROM src_bank_balances
+WITH bounds_per_fact AS (
+  SELECT min(request_date) AS lo, max(request_date) AS hi FROM fact_credit_request
+  UNION ALL SELECT min(local_date(changed_at)), max(local_date(changed_at))
+            FROM fact_credit_status_change
+  UNION ALL SELECT min(event_date), max(event_date) FROM fact_app_event
+  UNION ALL SELECT min(booking_date), max(booking_date) FROM fact_bank_transaction
+  UNION ALL SELECT min(feature_date), max(feature_date) FROM customer_features_daily
 ),
-bounds AS (SELECT min(d) AS lo, max(d) AS hi FROM days),
+bounds AS (SELECT min(lo) AS lo, max(hi) AS hi FROM bounds_per_fact),
 series AS (
   SELECT CAST(unnest(generate_series(CAST(lo AS TIMESTAMP), CAST(hi AS TIMESTAMP),
                                      INTERVAL 1 DAY)) AS DATE) AS d

@@ -1,15 +1,19 @@
+-- table: fact_app_event
+-- refresh: month event_date
+-- inputs: bronze/app_events +-1
+-- customers: session_customer_id
 -- fact_app_event: one row per app usage event (bronze/app_events, unique event_id).
 -- customer_sk: the session customer's version at occurred_at, else the current one;
 -- NULL for anonymous sessions and customers the lake does not know (no request
 -- extracted yet).
 -- session_customer_id: the customer who logged in during the event's session, so
 -- events before the login (session_start, login_failure) count for that customer.
-CREATE TABLE fact_app_event AS
 WITH e AS (
   SELECT *, coalesce(customer_id, CASE WHEN session_id IS NOT NULL THEN
                         max(customer_id) OVER (PARTITION BY session_id) END)
               AS session_customer_id
-  FROM src_app_events
+  FROM src_app_events  -- the neighbouring days too: a session may cross midnight
+  WHERE refreshing(event_date) OR refreshing(event_date - 1) OR refreshing(event_date + 1)
 )
 SELECT e.event_id, e.event_type, date_key(e.event_date) AS date_key, e.occurred_at,
        e.customer_id, e.session_customer_id,
@@ -22,4 +26,5 @@ FROM e
 LEFT JOIN dim_customer v ON v.customer_id = e.session_customer_id AND e.occurred_at >= v.valid_from
   AND (v.valid_to IS NULL OR e.occurred_at < v.valid_to)
 LEFT JOIN dim_customer cur ON cur.customer_id = e.session_customer_id AND cur.is_current
+WHERE refreshing(e.event_date)
 ORDER BY e.occurred_at, e.event_id;

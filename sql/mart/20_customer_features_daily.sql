@@ -1,34 +1,37 @@
+-- table: customer_features_daily
+-- refresh: customer customer_id feature_date
+-- inputs: silver/credit_requests, bronze/app_events +-1, bronze/bank_transactions, bronze/bank_balances
 -- customer_features_daily: one row per customer and day with any activity (an app
--- event of a session the customer logged in to, a bank transaction or balance, a credit request). Each value uses only data
--- dated that day or earlier: the rolling and carried-forward columns look back, never
--- ahead. Key: (customer_id, feature_date).
-CREATE TABLE customer_features_daily AS
+-- event of a session the customer logged in to, a bank transaction or balance, a
+-- credit request). Each value uses only data dated that day or earlier: the rolling
+-- and carried-forward columns look back, never ahead. Key: (customer_id, feature_date).
+-- Refreshed per customer: a changed day changes every later day of that customer.
 WITH events AS (
   SELECT session_customer_id AS customer_id, event_date AS d,
          count(DISTINCT session_id) FILTER (WHERE event_type = 'session_start') AS sessions,
          count(*) FILTER (WHERE event_type = 'loan_simulation') AS simulations,
          count(*) FILTER (WHERE event_type = 'login_failure') AS login_failures,
          count(*) AS app_events
-  FROM fact_app_event WHERE session_customer_id IS NOT NULL GROUP BY ALL
+  FROM fact_app_event WHERE session_customer_id IS NOT NULL AND refreshing(session_customer_id) GROUP BY ALL
 ),
 bank AS (
   SELECT customer_id, booking_date AS d,
          sum(amount_cents) FILTER (WHERE credit_debit_type = 'CREDITO') AS credits_cents,
          sum(amount_cents) FILTER (WHERE credit_debit_type = 'DEBITO') AS debits_cents,
          count(*) AS bank_transactions
-  FROM src_bank_transactions WHERE customer_id IS NOT NULL GROUP BY ALL
+  FROM src_bank_transactions WHERE customer_id IS NOT NULL AND refreshing(customer_id) GROUP BY ALL
 ),
 balances AS (  -- the day's last snapshot of each account, summed per customer
   SELECT customer_id, d, sum(available_cents) AS balance_cents FROM (
     SELECT customer_id, balance_date AS d, available_cents FROM src_bank_balances
-    WHERE customer_id IS NOT NULL
+    WHERE customer_id IS NOT NULL AND refreshing(customer_id)
     QUALIFY row_number() OVER (PARTITION BY account_id, balance_date ORDER BY updated_at DESC) = 1)
   GROUP BY ALL
 ),
 requests AS (
   SELECT customer_id, request_date AS d, count(*) AS credit_requests,
          arg_max(bureau_score, created_at) AS bureau_score
-  FROM src_silver_requests WHERE customer_id IS NOT NULL GROUP BY ALL
+  FROM src_silver_requests WHERE customer_id IS NOT NULL AND refreshing(customer_id) GROUP BY ALL
 ),
 keys AS (
   SELECT customer_id, d FROM events UNION SELECT customer_id, d FROM bank

@@ -1,7 +1,8 @@
+-- table: mart_marketing_funnel
+-- refresh: full
 -- mart_marketing_funnel (marketing): per acquisition channel and cohort (the month the
 -- customer was created), customers at each funnel step: active in the app, simulated
 -- a loan, requested credit, approved. Key: (acquisition_channel, cohort_month).
-CREATE TABLE mart_marketing_funnel AS
 WITH c AS (
   SELECT customer_id, acquisition_channel,
          CAST(date_trunc('month', customer_created_at) AS DATE) AS cohort_month
