@@ -21,6 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr int kFullEvery = 30;
+
 std::string NewVersionId(const CatalogStore& store) {
   std::string base = absl::FormatTime("%Y%m%dT%H%M%E3SZ", absl::Now(), absl::UTCTimeZone());
   std::string id = base;
@@ -70,6 +72,7 @@ StatusOr<RefreshResult> RunRefresh(const Config& config, const RefreshOptions& o
   const std::string digest = ModelDigest();
   LASTRO_ASSIGN_OR_RETURN(SourcePrints prints, FingerprintSources(lake_store));
   BuildPlan plan;
+  int incremental_chain = 0;  // incremental builds since the last full one
   if (!options.force && !result.previous_version.empty()) {
     nlohmann::json m = ReadManifest(store, result.previous_version);
     const bool same_model = m.is_object() && m.value("model_digest", "") == digest &&
@@ -80,8 +83,12 @@ StatusOr<RefreshResult> RunRefresh(const Config& config, const RefreshOptions& o
       return result;
     }
     // Incremental from the published version when it was built by this model, on this
-    // timezone, and recorded what it read; anything else rebuilds in full.
-    if (same_model && m.contains("partitions") && m["partitions"].is_object()) {
+    // timezone, and recorded what it read; anything else rebuilds in full. So does
+    // every kFullEvery-th refresh: deleted rows leave free blocks in the copied DuckDB
+    // file, and a full build writes it compact again.
+    incremental_chain = m.value("incremental_chain", 0);
+    if (same_model && m.contains("partitions") && m["partitions"].is_object() &&
+        incremental_chain + 1 < kFullEvery) {
       plan.incremental = true;
       plan.previous = store.VersionDir(result.previous_version);
       plan.changed = DiffPrints(m["partitions"].get<SourcePrints>(), prints);
@@ -113,6 +120,7 @@ StatusOr<RefreshResult> RunRefresh(const Config& config, const RefreshOptions& o
       {"model_digest", digest},
       {"timezone", config.batch.timezone},
       {"mode", result.mode},
+      {"incremental_chain", plan.incremental ? incremental_chain + 1 : 0},
       {"inputs", result.inputs},
       {"partitions", prints},
       {"tables", TablesJson(result.tables)},
