@@ -3,6 +3,7 @@
 //   <lake>/catalog -> _catalog/versions/<version>      (relative symlink: the pointer)
 //   <lake>/_catalog/versions/<version>/catalog.duckdb   the gold tables
 //   <lake>/_catalog/versions/<version>/<table>.parquet  the same tables for other engines
+//   <lake>/_catalog/versions/<version>/<fact>/month=YYYY-MM-01/*.parquet  (facts, by month)
 //   <lake>/_catalog/versions/<version>/manifest.json    inputs, row counts, gates
 //   <lake>/_catalog/staging/<version>/                  being built (never read)
 //
