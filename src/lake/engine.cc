@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "common/log.h"
 #include "fmt/format.h"
@@ -245,7 +246,11 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   if (s.ok()) s = set("autoinstall_known_extensions", "false");
   if (s.ok()) s = set("allow_community_extensions", "false");
   if (s.ok() && options.read_only) s = set("access_mode", "READ_ONLY");
-  if (s.ok() && !options.external_access) s = set("enable_external_access", "false");
+  // allowed_paths can only be set while external access is on: the sandbox is then
+  // closed by SET statements right after connecting (below).
+  if (s.ok() && !options.external_access && options.allowed_paths.empty()) {
+    s = set("enable_external_access", "false");
+  }
   auto impl = std::make_unique<Impl>();
   char* error = nullptr;
   const std::string path = options.database.string();
@@ -262,7 +267,17 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
     return absl::InternalError("cannot connect to DuckDB");
   }
   LASTRO_RETURN_IF_ERROR(internal::RegisterSourceFunction(impl->conn, &impl->source_slot));
-  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+  auto engine = std::unique_ptr<Engine>(new Engine(std::move(impl)));
+  if (!options.external_access) {
+    std::vector<std::string> paths;
+    for (const std::string& p : options.allowed_paths) paths.push_back(SqlString(p));
+    LASTRO_RETURN_IF_ERROR(engine->Execute(absl::StrCat(
+        paths.empty() ? ""
+                      : absl::StrCat("SET allowed_paths = [", absl::StrJoin(paths, ", "),
+                                     "]; SET enable_external_access = false; "),
+        "SET lock_configuration = true;")));
+  }
+  return engine;
 }
 
 Status Engine::ExecuteWithSource(std::string_view sql, RowSource& source) {

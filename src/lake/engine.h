@@ -43,6 +43,10 @@ struct EngineOptions {
   // false: SQL may not touch files or the network (read_parquet, COPY ... TO, ATTACH
   // and EXPORT are refused); used to serve queries on a catalog that holds its tables.
   bool external_access = true;
+  // With external_access false: the only files SQL may still touch (e.g. the one
+  // output file a COPY ... TO wrapped by Lastro writes). Configuration is locked either
+  // way, so SQL cannot widen it.
+  std::vector<std::string> allowed_paths;
 };
 
 // Parses a memory size as DuckDB's memory_limit takes it ("512MB", "1GB", "2GiB",

@@ -162,11 +162,16 @@ StatusOr<std::string> RunQuery(const Config& config, const QueryOptions& options
     return absl::NotFoundError(absl::StrCat("no published catalog under ", config.lake.dir,
                                             " (run lastro refresh first)"));
   }
+  // The sandbox stays closed for Parquet output too: the one file DuckDB may write is
+  // the output, through the COPY wrapped around the checked SELECT below.
+  std::vector<std::string> allowed;
+  if (parquet) allowed.push_back(fs::absolute(options.output).lexically_normal().string());
   LASTRO_ASSIGN_OR_RETURN(auto engine, lake::Engine::Open({.memory_limit = config.lake.memory_limit,
                                                            .threads = config.lake.threads,
                                                            .database = db,
                                                            .read_only = true,
-                                                           .external_access = parquet}));
+                                                           .external_access = false,
+                                                           .allowed_paths = allowed}));
   auto kind = engine->StatementKind(sql);
   if (!kind.ok()) {
     // DuckDB refuses writes and file access while preparing: say why in our terms.
@@ -185,7 +190,7 @@ StatusOr<std::string> RunQuery(const Config& config, const QueryOptions& options
     std::string body(absl::StripAsciiWhitespace(sql));
     while (!body.empty() && body.back() == ';') body.pop_back();
     LASTRO_RETURN_IF_ERROR(
-        engine->Execute(absl::StrCat("COPY (", body, ") TO ", lake::SqlString(options.output),
+        engine->Execute(absl::StrCat("COPY (", body, ") TO ", lake::SqlString(allowed.front()),
                                      " (FORMAT parquet, COMPRESSION zstd)")));
     return std::string();
   }

@@ -160,5 +160,28 @@ TEST_F(RefreshTest, QueryRefusesWritesAndNeedsACatalog) {
   EXPECT_EQ(*json, "[{\"n\":2}]\n");
 }
 
+TEST_F(RefreshTest, ParquetOutputWritesTheOutputFileAndNothingElseIsReachable) {
+  WriteLake("v1", "RJ");
+  ASSERT_TRUE(RunRefresh(config_, {}).ok());
+  fs::path out = root_ / "out.parquet";
+  auto written = RunQuery(config_, {.sql = "SELECT channel FROM dim_channel ORDER BY 1",
+                                    .format = "parquet",
+                                    .output = out.string()});
+  ASSERT_TRUE(written.ok()) << written.status();
+  auto back = engine_->Query(absl::StrCat("SELECT string_agg(channel, ',') FROM read_parquet(",
+                                          lake::SqlString(out.string()), ")"));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->Text(0, 0).value_or(""), "app_ios,web");
+  // The SELECT itself still cannot read files, nor change the sandbox.
+  for (std::string sql :
+       {std::string("SELECT * FROM read_csv('/etc/hostname')"),
+        absl::StrCat("SELECT * FROM read_parquet('", root_.string(), "/catalog/*.parquet')"),
+        absl::StrCat("SELECT * FROM read_parquet(", lake::SqlString(out.string()), ")")}) {
+    auto r = RunQuery(config_,
+                      {.sql = sql, .format = "parquet", .output = (root_ / "o2.parquet").string()});
+    EXPECT_FALSE(r.ok()) << sql;
+  }
+}
+
 }  // namespace
 }  // namespace lastro::mart
