@@ -74,6 +74,22 @@ const std::vector<Column>& RequestColumns() {
 }
 constexpr size_t kDecisionColumn = 12;  // "decision": NOT NULL in a decision row
 
+// A request's status transitions, joined to the request for the run's predicate and
+// for its created_at (the partition day of silver, computed later without a join).
+const std::vector<Column>& HistoryColumns() {
+  static const std::vector<Column> kColumns = {Int8("id", "h.id"),
+                                               Int8("request_id", "h.request_id"),
+                                               Text("from_status", "h.from_status"),
+                                               Text("to_status", "h.to_status"),
+                                               Instant("changed_at", "h.changed_at"),
+                                               Text("changed_by", "h.changed_by"),
+                                               Text("reason", "h.reason"),
+                                               Instant("request_created_at", "r.created_at")};
+  return kColumns;
+}
+// changed_by and reason: written by people as well as services, so redacted.
+constexpr size_t kChangedByColumn = 5, kReasonColumn = 6;
+
 // The CPF (second) becomes two columns, customer_token and cpf_valid, as it streams.
 std::vector<Column> CustomerColumns(bool contact_pii) {
   std::vector<Column> columns = {
@@ -141,6 +157,14 @@ PgCopySourceOptions SourceOptions(const std::vector<Column>& columns, const Extr
   return o;
 }
 
+// The statement that streams a source into a bronze Parquet file, stamping run_id.
+std::string ToBronze(const ExtractOptions& options, const std::string& parquet) {
+  return absl::StrCat("COPY (SELECT *, ", lake::SqlString(options.run_id),
+                      " AS run_id FROM lastro_source()) TO ", lake::SqlString(parquet),
+                      " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ", options.row_group_rows,
+                      ")");
+}
+
 // Runs `sql` reading `source`, and settles the COPY behind it either way.
 Status RunWithSource(lake::Engine& engine, const std::string& sql, PgCopySource& source) {
   Status run = engine.ExecuteWithSource(sql, source);
@@ -177,7 +201,7 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
                      "): its data would be stale; retry when it catches up"));
   }
 
-  // One snapshot for all three tables; never wait on a lock for long.
+  // One snapshot for all four tables; never wait on a lock for long.
   LASTRO_RETURN_IF_ERROR(
       conn->Exec(absl::StrCat("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
                               "SET LOCAL statement_timeout = ",
@@ -242,15 +266,35 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
                                       "ON d.request_id = r.id WHERE " +
                                           pred),
                         std::move(ro));
-    LASTRO_RETURN_IF_ERROR(RunWithSource(
-        engine,
-        absl::StrCat(
-            "COPY (SELECT *, ", lake::SqlString(options.run_id),
-            " AS run_id FROM lastro_source()) TO ", lake::SqlString(options.requests_parquet),
-            " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ", options.row_group_rows, ")"),
-        source));
+    LASTRO_RETURN_IF_ERROR(
+        RunWithSource(engine, ToBronze(options, options.requests_parquet), source));
     out.requests = source.rows();
     out.decisions = decisions;
+  }
+
+  // The status history of the same requests, straight into its bronze file: one more
+  // statement joined on the same predicate, so a request in scope brings all its rows.
+  PgCopySourceOptions ho = SourceOptions(HistoryColumns(), options, "extract history", progress);
+  ho.map = [](const CopyBinaryDecoder& in, lake::ChunkWriter& sink, size_t row) {
+    const std::vector<Column>& columns = HistoryColumns();
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if ((i == kChangedByColumn || i == kReasonColumn) && !in.IsNull(i)) {
+        sink.SetText(i, row, pii::Redact(in.Text(i)));
+      } else {
+        CopyField(in, i, columns[i].wire, sink, i, row);
+      }
+    }
+  };
+  {
+    PgCopySource source(*conn,
+                        CopyStatement(HistoryColumns(),
+                                      "credit_request_status_history h JOIN credit_requests r "
+                                      "ON r.id = h.request_id WHERE " +
+                                          pred),
+                        std::move(ho));
+    LASTRO_RETURN_IF_ERROR(
+        RunWithSource(engine, ToBronze(options, options.history_parquet), source));
+    out.history = source.rows();
   }
 
   LASTRO_RETURN_IF_ERROR(conn->Exec("COMMIT").status());
