@@ -5,6 +5,7 @@ CREATE TABLE dim_date AS
 WITH days AS (
   SELECT request_date AS d FROM src_silver_requests
   UNION ALL SELECT local_date(decided_at) FROM src_silver_requests WHERE decided_at IS NOT NULL
+  UNION ALL SELECT local_date(changed_at) FROM src_silver_status_history
   UNION ALL SELECT event_date FROM src_app_events
   UNION ALL SELECT booking_date FROM src_bank_transactions
   UNION ALL SELECT balance_date FROM src_bank_balances
