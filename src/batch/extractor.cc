@@ -279,7 +279,14 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
     const std::vector<Column>& columns = HistoryColumns();
     for (size_t i = 0; i < columns.size(); ++i) {
       if ((i == kChangedByColumn || i == kReasonColumn) && !in.IsNull(i)) {
-        sink.SetText(i, row, pii::Redact(in.Text(i)));
+        // Only a digit or an '@' can start what Redact() replaces: most rows
+        // ("lastro-stream") are copied as they are.
+        std::string_view text = in.Text(i);
+        if (text.find_first_of("0123456789@") == std::string_view::npos) {
+          sink.SetText(i, row, text);
+        } else {
+          sink.SetText(i, row, pii::Redact(text));
+        }
       } else {
         CopyField(in, i, columns[i].wire, sink, i, row);
       }
