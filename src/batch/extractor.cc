@@ -173,6 +173,17 @@ Status RunWithSource(lake::Engine& engine, const std::string& sql, PgCopySource&
   return copy;
 }
 
+// Streams the COPY of `columns` FROM `from` into the bronze file `parquet` (never
+// stored on the way) and returns how many rows it had.
+StatusOr<int64_t> StreamToBronze(pg::Connection& conn, lake::Engine& engine,
+                                 const std::vector<Column>& columns, const std::string& from,
+                                 PgCopySourceOptions source_options, const ExtractOptions& options,
+                                 const std::string& parquet) {
+  PgCopySource source(conn, CopyStatement(columns, from), std::move(source_options));
+  LASTRO_RETURN_IF_ERROR(RunWithSource(engine, ToBronze(options, parquet), source));
+  return source.rows();
+}
+
 }  // namespace
 
 StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& engine,
@@ -259,18 +270,13 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
     for (size_t i = 0; i < columns.size(); ++i) CopyField(in, i, columns[i].wire, sink, i, row);
     decisions += !in.IsNull(kDecisionColumn);
   };
-  {
-    PgCopySource source(*conn,
-                        CopyStatement(RequestColumns(),
-                                      "credit_requests r LEFT JOIN credit_decisions d "
-                                      "ON d.request_id = r.id WHERE " +
-                                          pred),
-                        std::move(ro));
-    LASTRO_RETURN_IF_ERROR(
-        RunWithSource(engine, ToBronze(options, options.requests_parquet), source));
-    out.requests = source.rows();
-    out.decisions = decisions;
-  }
+  LASTRO_ASSIGN_OR_RETURN(
+      out.requests,
+      StreamToBronze(
+          *conn, engine, RequestColumns(),
+          "credit_requests r LEFT JOIN credit_decisions d ON d.request_id = r.id WHERE " + pred,
+          std::move(ro), options, options.requests_parquet));
+  out.decisions = decisions;
 
   // The status history of the same requests, straight into its bronze file: one more
   // statement joined on the same predicate, so a request in scope brings all its rows.
@@ -292,17 +298,12 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
       }
     }
   };
-  {
-    PgCopySource source(*conn,
-                        CopyStatement(HistoryColumns(),
-                                      "credit_request_status_history h JOIN credit_requests r "
-                                      "ON r.id = h.request_id WHERE " +
-                                          pred),
-                        std::move(ho));
-    LASTRO_RETURN_IF_ERROR(
-        RunWithSource(engine, ToBronze(options, options.history_parquet), source));
-    out.history = source.rows();
-  }
+  LASTRO_ASSIGN_OR_RETURN(out.history,
+                          StreamToBronze(*conn, engine, HistoryColumns(),
+                                         "credit_request_status_history h JOIN credit_requests r "
+                                         "ON r.id = h.request_id WHERE " +
+                                             pred,
+                                         std::move(ho), options, options.history_parquet));
 
   LASTRO_RETURN_IF_ERROR(conn->Exec("COMMIT").status());
   return out;

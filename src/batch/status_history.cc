@@ -1,7 +1,6 @@
 #include "batch/status_history.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "batch/transform.h"
 
 namespace lastro::batch {
@@ -92,45 +91,12 @@ StatusOr<RuleResult> SelectGoodStatusHistory(lake::Engine& engine,
 Status WriteSilverStatusHistory(lake::Engine& engine, const std::string& published_glob,
                                 const std::string& dir, const std::vector<std::string>& days,
                                 const std::string& run_id, int row_group_rows) {
-  if (days.empty()) return absl::OkStatus();
-  const std::vector<std::string>& columns = SilverStatusHistoryColumns();
-  std::string cols = absl::StrJoin(columns, ", ");
-  std::vector<std::string> day_literals;
-  for (const std::string& d : days) day_literals.push_back(SqlString(d));
-  std::string in_days = absl::StrCat("(", absl::StrJoin(day_literals, ", "), ")");
-  std::string fresh = absl::StrCat(
-      "SELECT ", absl::StrJoin(std::vector<std::string>(columns.begin(), columns.end() - 1), ", "),
-      ", ", SqlString(run_id),
-      " AS run_id, request_date, 1 AS fresh FROM good_status_history "
-      "WHERE request_date IN ",
-      in_days);
-
-  // Merge with what is published only where it overlaps (a backfill or a first run
-  // writes its days as they are: history ids are unique within one snapshot).
-  bool overlap = false;
-  if (!published_glob.empty()) {
-    LASTRO_ASSIGN_OR_RETURN(lake::Value published,
-                            engine.QueryValue(absl::StrCat(
-                                "SELECT count(*) FROM read_parquet(", SqlString(published_glob),
-                                ", hive_partitioning = true) WHERE request_date IN ", in_days)));
-    overlap = std::get<int64_t>(published) > 0;
-  }
-  std::string select;
-  if (!overlap) {
-    select = absl::StrCat("SELECT ", cols, ", request_date FROM (", fresh, ")");
-  } else {
-    // The history is append-only, so the union of what was published and what this
-    // snapshot holds is the request's whole history, whichever snapshot is newer
-    // (a rerun from a lagging replica loses nothing). Per id, this run's copy wins.
-    select = absl::StrCat(
-        "SELECT ", cols, ", request_date FROM (", fresh, " UNION ALL BY NAME SELECT ", cols,
-        ", request_date, 0 AS fresh FROM read_parquet(", SqlString(published_glob),
-        ", hive_partitioning = true, union_by_name = true) WHERE request_date IN ", in_days,
-        ") QUALIFY row_number() OVER (PARTITION BY id ORDER BY fresh DESC) = 1");
-  }
-  LASTRO_RETURN_IF_ERROR(
-      engine.Execute(absl::StrCat("SET partitioned_write_flush_threshold = ", row_group_rows)));
-  return WriteParquet(engine, select, dir, "request_date", "part-" + run_id, row_group_rows);
+  // The history is append-only, so the union of what was published and what this
+  // snapshot holds is a request's whole history, whichever snapshot is newer (a rerun
+  // from a lagging replica loses nothing). Per id, this run's copy wins.
+  return WriteMergedDays(engine, SilverStatusHistoryColumns(), "good_status_history",
+                         /*fresh_in_days=*/true, "id", "fresh DESC", published_glob, dir, days,
+                         run_id, row_group_rows);
 }
 
 }  // namespace lastro::batch
