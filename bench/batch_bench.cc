@@ -7,16 +7,17 @@
 //   seed       a fresh database on the private cluster ($LASTRO_TEST_PG_DSN), or the
 //              empty one --dsn names, migrated; --requests requests (default 5M) from
 //              --customers customers (default requests / 5), decisions for the
-//              decided ones, spread evenly over --days business days from 2026-11-01
-//              (America/Sao_Paulo). Plain generate_series SQL in one transaction, with
-//              the three tables' keys and indexes dropped around the load and rebuilt
-//              after; then VACUUM (FREEZE, ANALYZE) and CHECKPOINT so neither hint-bit
-//              writes nor a checkpoint land inside the timings. A --dsn database that
+//              decided ones and their status-history row (PENDING -> decision, as the
+//              stream writes it), spread evenly over --days business days from
+//              2026-11-01 (America/Sao_Paulo). Plain generate_series SQL in one
+//              transaction, with the four tables' keys and indexes dropped around the
+//              load and rebuilt after; then VACUUM (FREEZE, ANALYZE) and CHECKPOINT so neither
+//              hint-bit writes nor a checkpoint land inside the timings. A --dsn database that
 //              already holds this seed (recorded in lastro_state) is reused as is.
-//   reference  three text COPY statements - the requests in scope, their decisions,
-//              their customers (daily_batch.cc's backfill predicate) - before and after
-//              the batch; the faster of the two is the baseline. The extractor itself
-//              reads the same rows differently (binary, requests joined with their
+//   reference  four text COPY statements - the requests in scope, their decisions,
+//              their customers, their status history (daily_batch.cc's backfill
+//              predicate) - before and after the batch; the faster of the two is the baseline. The
+//              extractor itself reads the same rows differently (binary, requests joined with their
 //              decisions: ADR 0018); the reference is the plain reading of the data.
 //   batch      `lastro batch run --from D1 --to Dn --no-enrich` as a child process, on a
 //              fresh lake, with [lake] memory_limit = --memory-limit (default 1GB, the
@@ -73,7 +74,10 @@ constexpr char kFirstDay[] = "2026-11-01";
 constexpr char kZone[] = "America/Sao_Paulo";
 constexpr char kTables[] =
     "'customers'::regclass, 'credit_requests'::regclass, "
-    "'credit_decisions'::regclass";
+    "'credit_decisions'::regclass, 'credit_request_status_history'::regclass";
+// Recorded with the seed, so a database seeded before the history was part of it is
+// not taken for this seed.
+constexpr char kSeedVersion[] = "history";
 
 struct Options {
   int64_t requests = 5'000'000;
@@ -153,7 +157,7 @@ std::string CpfSql() {
                       absl::StrJoin(s2, " + "), " + d1 * 2) * 10 % 11) % 10 AS d2) x2");
 }
 
-// Inserts the load with the three tables' keys, foreign keys and indexes dropped, and
+// Inserts the load with the four tables' keys, foreign keys and indexes dropped, and
 // rebuilds them after, in one transaction (a failure leaves the database as it was).
 Status Seed(pg::Connection& conn, const Options& o, int64_t customers) {
   std::vector<std::string> drop, create;
@@ -226,9 +230,14 @@ Status Seed(pg::Connection& conn, const Options& o, int64_t customers) {
       "SELECT id, status, (id * 7) % 1001, 'B', 0.05, ARRAY['DEFAULT_APPROVED'], "
       "ARRAY['STABLE_INCOME'], false, 'ref-' || id, 'sim-1', 'seed', 1, 12.5, decided_at "
       "FROM credit_requests WHERE status <> 'PENDING'");
+  sql.push_back(
+      "INSERT INTO credit_request_status_history (request_id, from_status, to_status, "
+      "changed_by, reason, changed_at) "
+      "SELECT id, 'PENDING', status, 'lastro-stream', 'policy seed', decided_at "
+      "FROM credit_requests WHERE status <> 'PENDING'");
   sql.insert(sql.end(), create.begin(), create.end());
   sql.push_back(absl::StrCat("INSERT INTO lastro_state (key, value) VALUES ('bench.batch_seed', '",
-                             n, "/", c, "/", o.days,
+                             n, "/", c, "/", o.days, "/", kSeedVersion,
                              "') ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
   sql.push_back("COMMIT");
   for (const std::string& s : sql) {
@@ -238,7 +247,8 @@ Status Seed(pg::Connection& conn, const Options& o, int64_t customers) {
       return absl::InternalError(absl::StrCat(st.message(), " in: ", s.substr(0, 120)));
     }
   }
-  for (const char* t : {"customers", "credit_requests", "credit_decisions"}) {
+  for (const char* t :
+       {"customers", "credit_requests", "credit_decisions", "credit_request_status_history"}) {
     LASTRO_RETURN_IF_ERROR(conn.Exec(absl::StrCat("VACUUM (FREEZE, ANALYZE) ", t)).status());
   }
   // Needs superuser or pg_checkpoint (PostgreSQL 15); without it the timings may only
@@ -287,12 +297,16 @@ std::vector<std::string> ExtractStatements(const std::string& pred) {
       absl::StrCat("COPY (SELECT c.id, c.cpf, c.birth_date, c.state, c.acquisition_channel, "
                    "c.created_at, c.updated_at FROM customers c WHERE c.id IN (SELECT "
                    "r.customer_id FROM credit_requests r WHERE ",
-                   pred, ")) TO STDOUT")};
+                   pred, ")) TO STDOUT"),
+      absl::StrCat("COPY (SELECT h.id, h.request_id, h.from_status, h.to_status, h.changed_at, "
+                   "h.changed_by, h.reason, r.created_at FROM credit_request_status_history h "
+                   "JOIN credit_requests r ON r.id = h.request_id WHERE ",
+                   pred, ") TO STDOUT")};
 }
 
 struct Reference {
-  int64_t rows[3] = {0, 0, 0};  // requests, decisions, customers
-  double seconds[3] = {0, 0, 0};
+  int64_t rows[4] = {0, 0, 0, 0};  // requests, decisions, customers, status history
+  double seconds[4] = {0, 0, 0, 0};
   int64_t bytes = 0;
   double total_s = 0, server_cpu_s = 0, cores_busy = 0;
   double requests_per_s() const { return total_s > 0 ? double(rows[0]) / total_s : 0; }
@@ -487,14 +501,15 @@ std::string Ratio(double a, double b) {
 }
 
 void PrintReference(const char* label, const Reference& r) {
-  std::printf("  %-7s %9.2f %9.2f %9.2f %9.2f %8.0f %11.0f %11.0f %9.1f %6.2f\n", label,
-              r.seconds[0], r.seconds[1], r.seconds[2], r.total_s, double(r.bytes) / 1e6,
-              r.requests_per_s(), double(r.rows[0] + r.rows[1] + r.rows[2]) / r.total_s,
-              r.server_cpu_s, r.cores_busy);
+  std::printf("  %-7s %9.2f %9.2f %9.2f %9.2f %9.2f %8.0f %11.0f %11.0f %9.1f %6.2f\n", label,
+              r.seconds[0], r.seconds[1], r.seconds[2], r.seconds[3], r.total_s,
+              double(r.bytes) / 1e6, r.requests_per_s(),
+              double(r.rows[0] + r.rows[1] + r.rows[2] + r.rows[3]) / r.total_s, r.server_cpu_s,
+              r.cores_busy);
 }
 
 void PrintOutputs(const nlohmann::json& manifest) {
-  std::printf("\noutputs (manifest):\n  %-30s %10s %9s %6s %6s %10s\n", "zone/table", "rows", "MB",
+  std::printf("\noutputs (manifest):\n  %-38s %10s %9s %6s %6s %10s\n", "zone/table", "rows", "MB",
               "files", "parts", "files/part");
   for (const auto& out : manifest["outputs"]) {
     std::set<std::string> parts;
@@ -506,7 +521,7 @@ void PrintOutputs(const nlohmann::json& manifest) {
       bytes += f["bytes"].get<int64_t>();
     }
     size_t files = out["files"].size();
-    std::printf("  %-30s %10lld %9.1f %6zu %6zu %10.1f\n",
+    std::printf("  %-38s %10lld %9.1f %6zu %6zu %10.1f\n",
                 (out["zone"].get<std::string>() + "/" + out["table"].get<std::string>()).c_str(),
                 (long long)out["rows"].get<int64_t>(), double(bytes) / 1e6, files, parts.size(),
                 parts.empty() ? 0.0 : double(files) / double(parts.size()));
@@ -529,14 +544,15 @@ void Report(const Options& o, const Reference& before, const Reference& after,
   }
 
   std::printf(
-      "\nphysical reference: the batch's rows as 3 text COPY ... TO STDOUT, one REPEATABLE READ "
+      "\nphysical reference: the batch's rows as 4 text COPY ... TO STDOUT, one REPEATABLE READ "
       "transaction, libpq, discarded\n");
-  std::printf("  %-7s %9s %9s %9s %9s %8s %11s %11s %9s %6s\n", "run", "req s", "dec s", "cust s",
-              "total s", "MB", "requests/s", "rows/s", "srv CPU s", "cores");
+  std::printf("  %-7s %9s %9s %9s %9s %9s %8s %11s %11s %9s %6s\n", "run", "req s", "dec s",
+              "cust s", "hist s", "total s", "MB", "requests/s", "rows/s", "srv CPU s", "cores");
   PrintReference("before", before);
   PrintReference("after", after);
-  std::printf("  rows: %lld requests, %lld decisions, %lld customers", (long long)best.rows[0],
-              (long long)best.rows[1], (long long)best.rows[2]);
+  std::printf("  rows: %lld requests, %lld decisions, %lld customers, %lld history rows",
+              (long long)best.rows[0], (long long)best.rows[1], (long long)best.rows[2],
+              (long long)best.rows[3]);
   if (m.is_object()) {
     std::printf(" (batch extracted:");
     for (const auto& in : m["inputs"]) {
@@ -664,7 +680,7 @@ int Main(int argc, char** argv) {
   if (auto m = pg::Migrate(**conn, pg::EmbeddedMigrations()); !m.ok()) {
     return fail("migrate", m.status());
   }
-  std::string want = absl::StrCat(o.requests, "/", customers, "/", o.days);
+  std::string want = absl::StrCat(o.requests, "/", customers, "/", o.days, "/", kSeedVersion);
   auto seeded = (*conn)->Exec(
       "SELECT (SELECT value FROM lastro_state WHERE key = 'bench.batch_seed'), "
       "EXISTS (SELECT 1 FROM credit_requests), current_database()");
@@ -689,13 +705,15 @@ int Main(int argc, char** argv) {
   auto sizes = (*conn)->Exec(
       "SELECT (SELECT count(*) FROM credit_decisions), "
       "pg_total_relation_size('credit_requests') + pg_total_relation_size('credit_decisions') + "
-      "pg_total_relation_size('customers')");
+      "pg_total_relation_size('customers') + "
+      "pg_total_relation_size('credit_request_status_history'), "
+      "(SELECT count(*) FROM credit_request_status_history)");
   if (sizes.ok()) {
     std::printf(
-        "data: %lld requests, %lld decisions, %lld customers over %d days from %s; "
-        "tables + indexes %.0f MB\n",
-        (long long)o.requests, (long long)sizes->GetInt(0, 0), (long long)customers, o.days,
-        kFirstDay, double(sizes->GetInt(0, 1)) / 1e6);
+        "data: %lld requests, %lld decisions, %lld history rows, %lld customers over %d days "
+        "from %s; tables + indexes %.0f MB\n",
+        (long long)o.requests, (long long)sizes->GetInt(0, 0), (long long)sizes->GetInt(0, 2),
+        (long long)customers, o.days, kFirstDay, double(sizes->GetInt(0, 1)) / 1e6);
   }
   conn->reset();
 

@@ -20,6 +20,7 @@
 #include "batch/quality.h"
 #include "batch/run_history.h"
 #include "batch/run_window.h"
+#include "batch/status_history.h"
 #include "batch/transform.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -171,17 +172,19 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   };
   const int rg = config.lake.row_group_rows;
   const std::string prefix = "part-" + m.run_id;
-  std::string requests_parquet;
-  {
-    LASTRO_ASSIGN_OR_RETURN(std::string dir,
-                            stage("bronze", "credit_requests", lake::PublishMode::kAppend));
+  // The bronze file of one extracted table, in this run's batch_date partition.
+  auto bronze_file = [&](const std::string& table) -> StatusOr<std::string> {
+    LASTRO_ASSIGN_OR_RETURN(std::string dir, stage("bronze", table, lake::PublishMode::kAppend));
     fs::path folder = fs::path(dir) / ("batch_date=" + window.last_day);
     std::error_code ec;
     fs::create_directories(folder, ec);
     if (ec) return absl::UnavailableError("cannot create " + folder.string() + ": " + ec.message());
-    requests_parquet = (folder / (prefix + "-0.parquet")).string();
-  }
+    return (folder / (prefix + "-0.parquet")).string();
+  };
+  LASTRO_ASSIGN_OR_RETURN(std::string requests_parquet, bronze_file("credit_requests"));
+  LASTRO_ASSIGN_OR_RETURN(std::string history_parquet, bronze_file(kStatusHistoryTable));
   eo.requests_parquet = requests_parquet;
+  eo.history_parquet = history_parquet;
   eo.run_id = m.run_id;
   eo.row_group_rows = rg;
   auto phase_start = SteadyClock::now();
@@ -192,7 +195,7 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   };
   timer.Start("extract");
   LASTRO_ASSIGN_OR_RETURN(ExtractResult extracted, Extract(eo, *engine, tokenizer, progress));
-  timer.Stop(extracted.requests + extracted.decisions + extracted.customers);
+  timer.Stop(extracted.requests + extracted.decisions + extracted.customers + extracted.history);
   m.source.is_replica = extracted.replica;
   m.source.replica_lag_s = extracted.replica_lag_s;
   m.source.snapshot = extracted.snapshot;
@@ -213,13 +216,15 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   m.source.watermark_to = new_watermark ? Rfc3339Millis(*new_watermark) : "";
   m.inputs = {{"public.credit_requests", extracted.requests},
               {"public.credit_decisions", extracted.decisions},
-              {"public.customers", extracted.customers}};
+              {"public.customers", extracted.customers},
+              {"public.credit_request_status_history", extracted.history}};
   m.counts.extracted = extracted.requests;
   LASTRO_RETURN_IF_ERROR(stop.Check());
 
   // ---- normalise + enrich --------------------------------------------------------
   timer.Start("normalise");
   LASTRO_RETURN_IF_ERROR(PrepareStage(*engine, config.batch.timezone, requests_parquet));
+  LASTRO_RETURN_IF_ERROR(PrepareStatusHistory(*engine, history_parquet));
   LASTRO_RETURN_IF_ERROR(stop.Check());
   timer.Stop(extracted.requests);
 
@@ -258,6 +263,7 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   QualityInput qi;
   qi.tables["credit_requests"] = {"candidate_requests", "request_id"};
   qi.tables["customers"] = {"candidate_customers", "customer_id"};
+  qi.tables[kStatusHistoryTable] = {"candidate_status_history", "id"};
   qi.quarantine_relation = "quarantine_rows";
   qi.run_id = m.run_id;
   qi.batch_date = window.last_day;
@@ -294,6 +300,17 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
         absl::StrCat("quality breach, nothing published: ", absl::StrJoin(breached, "; ")));
   }
   LASTRO_RETURN_IF_ERROR(SelectGood(*engine, "quarantine_rows"));
+  // History rows go to silver only with their request: the rows of the requests just
+  // quarantined join them in quarantine, with their own verdict.
+  LASTRO_ASSIGN_OR_RETURN(RuleResult orphans,
+                          SelectGoodStatusHistory(*engine, "quarantine_rows", m.run_id,
+                                                  window.last_day, extracted.history));
+  m.rules.push_back({orphans.id, orphans.type, orphans.severity, orphans.table, orphans.column,
+                     orphans.checked, orphans.failed, orphans.ratio, orphans.threshold,
+                     orphans.passed, orphans.breached, orphans.message});
+  report.results.push_back(std::move(orphans));
+  report.quarantined_rows += report.results.back().failed;
+  m.counts.quarantined = report.quarantined_rows;
 
   // ---- stage every output aside ---------------------------------------------------
   timer.Start("write");
@@ -353,6 +370,14 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
                             engine->QueryValue("SELECT count(*) FROM good_requests"));
     m.counts.published = std::get<int64_t>(good);
     log::Info("silver partitions rewritten", {{"partitions", days}});
+    // The history of those requests, in the same partitions (their request's day).
+    // Staged after the requests, so it is swapped last: a crash between the two swaps
+    // leaves silver history behind its requests, never ahead of them.
+    LASTRO_ASSIGN_OR_RETURN(std::string history_dir, stage("silver", kStatusHistoryTable,
+                                                           lake::PublishMode::kReplacePartitions));
+    LASTRO_RETURN_IF_ERROR(
+        WriteSilverStatusHistory(*engine, PublishedGlob(store, "silver", kStatusHistoryTable, true),
+                                 history_dir, days, m.run_id, rg));
   }
   LASTRO_RETURN_IF_ERROR(stop.Check());
   timer.Stop(m.counts.published);
@@ -474,7 +499,8 @@ StatusOr<RunManifest> RunDailyBatch(const Config& config, const BatchRunOptions&
 
   PgEndpoint endpoint = PgEndpoint::FromDsn(source_dsn);
   std::vector<LineageDataset> pg_inputs;
-  for (const char* t : {"credit_requests", "credit_decisions", "customers"}) {
+  for (const char* t :
+       {"credit_requests", "credit_decisions", "customers", "credit_request_status_history"}) {
     pg_inputs.push_back({.ns = endpoint.Namespace(),
                          .name = absl::StrCat(endpoint.dbname, ".public.", t),
                          .source_name = "postgres",

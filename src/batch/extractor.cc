@@ -74,6 +74,22 @@ const std::vector<Column>& RequestColumns() {
 }
 constexpr size_t kDecisionColumn = 12;  // "decision": NOT NULL in a decision row
 
+// A request's status transitions, joined to the request for the run's predicate and
+// for its created_at (the partition day of silver, computed later without a join).
+const std::vector<Column>& HistoryColumns() {
+  static const std::vector<Column> kColumns = {Int8("id", "h.id"),
+                                               Int8("request_id", "h.request_id"),
+                                               Text("from_status", "h.from_status"),
+                                               Text("to_status", "h.to_status"),
+                                               Instant("changed_at", "h.changed_at"),
+                                               Text("changed_by", "h.changed_by"),
+                                               Text("reason", "h.reason"),
+                                               Instant("request_created_at", "r.created_at")};
+  return kColumns;
+}
+// changed_by and reason: written by people as well as services, so redacted.
+constexpr size_t kChangedByColumn = 5, kReasonColumn = 6;
+
 // The CPF (second) becomes two columns, customer_token and cpf_valid, as it streams.
 std::vector<Column> CustomerColumns(bool contact_pii) {
   std::vector<Column> columns = {
@@ -141,12 +157,31 @@ PgCopySourceOptions SourceOptions(const std::vector<Column>& columns, const Extr
   return o;
 }
 
+// The statement that streams a source into a bronze Parquet file, stamping run_id.
+std::string ToBronze(const ExtractOptions& options, const std::string& parquet) {
+  return absl::StrCat("COPY (SELECT *, ", lake::SqlString(options.run_id),
+                      " AS run_id FROM lastro_source()) TO ", lake::SqlString(parquet),
+                      " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ", options.row_group_rows,
+                      ")");
+}
+
 // Runs `sql` reading `source`, and settles the COPY behind it either way.
 Status RunWithSource(lake::Engine& engine, const std::string& sql, PgCopySource& source) {
   Status run = engine.ExecuteWithSource(sql, source);
   Status copy = source.Finish();
   LASTRO_RETURN_IF_ERROR(run);  // the statement's error explains a cancelled COPY
   return copy;
+}
+
+// Streams the COPY of `columns` FROM `from` into the bronze file `parquet` (never
+// stored on the way) and returns how many rows it had.
+StatusOr<int64_t> StreamToBronze(pg::Connection& conn, lake::Engine& engine,
+                                 const std::vector<Column>& columns, const std::string& from,
+                                 PgCopySourceOptions source_options, const ExtractOptions& options,
+                                 const std::string& parquet) {
+  PgCopySource source(conn, CopyStatement(columns, from), std::move(source_options));
+  LASTRO_RETURN_IF_ERROR(RunWithSource(engine, ToBronze(options, parquet), source));
+  return source.rows();
 }
 
 }  // namespace
@@ -177,7 +212,7 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
                      "): its data would be stale; retry when it catches up"));
   }
 
-  // One snapshot for all three tables; never wait on a lock for long.
+  // One snapshot for all four tables; never wait on a lock for long.
   LASTRO_RETURN_IF_ERROR(
       conn->Exec(absl::StrCat("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
                               "SET LOCAL statement_timeout = ",
@@ -235,23 +270,40 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
     for (size_t i = 0; i < columns.size(); ++i) CopyField(in, i, columns[i].wire, sink, i, row);
     decisions += !in.IsNull(kDecisionColumn);
   };
-  {
-    PgCopySource source(*conn,
-                        CopyStatement(RequestColumns(),
-                                      "credit_requests r LEFT JOIN credit_decisions d "
-                                      "ON d.request_id = r.id WHERE " +
-                                          pred),
-                        std::move(ro));
-    LASTRO_RETURN_IF_ERROR(RunWithSource(
-        engine,
-        absl::StrCat(
-            "COPY (SELECT *, ", lake::SqlString(options.run_id),
-            " AS run_id FROM lastro_source()) TO ", lake::SqlString(options.requests_parquet),
-            " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ", options.row_group_rows, ")"),
-        source));
-    out.requests = source.rows();
-    out.decisions = decisions;
-  }
+  LASTRO_ASSIGN_OR_RETURN(
+      out.requests,
+      StreamToBronze(
+          *conn, engine, RequestColumns(),
+          "credit_requests r LEFT JOIN credit_decisions d ON d.request_id = r.id WHERE " + pred,
+          std::move(ro), options, options.requests_parquet));
+  out.decisions = decisions;
+
+  // The status history of the same requests, straight into its bronze file: one more
+  // statement joined on the same predicate, so a request in scope brings all its rows.
+  PgCopySourceOptions ho = SourceOptions(HistoryColumns(), options, "extract history", progress);
+  ho.map = [](const CopyBinaryDecoder& in, lake::ChunkWriter& sink, size_t row) {
+    const std::vector<Column>& columns = HistoryColumns();
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if ((i == kChangedByColumn || i == kReasonColumn) && !in.IsNull(i)) {
+        // Only a digit or an '@' can start what Redact() replaces: most rows
+        // ("lastro-stream") are copied as they are.
+        std::string_view text = in.Text(i);
+        if (text.find_first_of("0123456789@") == std::string_view::npos) {
+          sink.SetText(i, row, text);
+        } else {
+          sink.SetText(i, row, pii::Redact(text));
+        }
+      } else {
+        CopyField(in, i, columns[i].wire, sink, i, row);
+      }
+    }
+  };
+  LASTRO_ASSIGN_OR_RETURN(out.history,
+                          StreamToBronze(*conn, engine, HistoryColumns(),
+                                         "credit_request_status_history h JOIN credit_requests r "
+                                         "ON r.id = h.request_id WHERE " +
+                                             pred,
+                                         std::move(ho), options, options.history_parquet));
 
   LASTRO_RETURN_IF_ERROR(conn->Exec("COMMIT").status());
   return out;

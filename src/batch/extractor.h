@@ -1,12 +1,13 @@
-// Extract: copies the credit requests in a run's scope, their decisions and their
-// customers out of PostgreSQL into DuckDB tables, from one consistent snapshot.
+// Extract: copies the credit requests in a run's scope, their decisions, their status
+// history and their customers out of PostgreSQL into DuckDB tables and bronze
+// Parquet files, from one consistent snapshot.
 //
 // One connection (application_name lastro-batch) opens a REPEATABLE READ READ ONLY
 // transaction with statement_timeout and lock_timeout, so the tables are read at one
 // instant and the batch never queues behind the app's DDL (it fails fast instead);
 // reads take only ACCESS SHARE locks, which never block the app's inserts or updates.
 //
-// Two binary COPY statements (every column cast to a fixed wire type, copy_binary.h)
+// Three binary COPY statements (every column cast to a fixed wire type, copy_binary.h)
 // stream through DuckDB without being stored first (pg_copy_source.h):
 //   - the requests in scope LEFT JOIN their decisions, written straight to the
 //     bronze Parquet file `requests_parquet` ("as extracted": the source's values and
@@ -17,6 +18,14 @@
 //       provider_reason_codes, first_time_customer, provider_ref,
 //       provider_model_version, policy_version, attempts, provider_latency_ms,
 //       decision_recorded_at (credit_decisions.decided_at), run_id
+//   - the status-history rows of the same requests (credit_request_status_history
+//     joined on the same predicate: a request in scope brings all its rows), written
+//     straight to the bronze Parquet file `history_parquet`:
+//       id, request_id, from_status, to_status, changed_at, changed_by, reason,
+//       request_created_at (the request's created_at, so the request's business day
+//       needs no join later), run_id
+//     changed_by and reason are free text: CPF-, phone- and e-mail-shaped values in
+//     them are redacted as they stream past (pii::Redact).
 //   - their customers, into the engine table raw_customers (id, customer_token,
 //     cpf_valid, birth_date, state, acquisition_channel, created_at, updated_at
 //     [, full_name, email  when include_contact_pii]).
@@ -51,6 +60,7 @@ struct ExtractOptions {
   // by the caller from the window; only literals, never user text).
   std::string requests_predicate;
   std::string requests_parquet;  // the bronze file the requests are written to
+  std::string history_parquet;   // the bronze file the status history is written to
   std::string run_id;            // stamped on every bronze row
   int row_group_rows = 500000;
   // Set asynchronously to stop: the COPY in progress is cancelled (kCancelled).
@@ -63,6 +73,7 @@ struct ExtractResult {
   bool replica = false;       // the server was in recovery
   std::optional<double> replica_lag_s;
   int64_t requests = 0, decisions = 0, customers = 0;  // decisions: requests with one
+  int64_t history = 0;                                 // status-history rows of the requests
   // customer_token -> CPF, for the bureau call only. Never logged or written.
   std::unordered_map<std::string, std::string> cpf_by_token;
 };

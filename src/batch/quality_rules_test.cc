@@ -50,7 +50,9 @@ TEST(QualityRules, DefaultRulesFileParsesWithEveryRuleTheBatchNeeds) {
   std::vector<std::string> types;
   for (const QualityRule& rule : rules->rules()) {
     types.emplace_back(RuleTypeName(rule.type));
-    EXPECT_TRUE(rule.table == "credit_requests" || rule.table == "customers") << rule.id;
+    EXPECT_TRUE(rule.table == "credit_requests" || rule.table == "customers" ||
+                rule.table == "credit_request_status_history")
+        << rule.id;
     if (rule.severity == Severity::kError && IsRowRule(rule.type)) {
       EXPECT_DOUBLE_EQ(rule.max_failure_ratio, kDefaultMaxFailureRatio) << rule.id;
     }
@@ -76,6 +78,13 @@ TEST(QualityRules, DefaultRulesFileParsesWithEveryRuleTheBatchNeeds) {
   const QualityRule* cpf = find("cpf_valid");
   ASSERT_NE(cpf, nullptr);
   EXPECT_EQ(cpf->expression, "cpf_valid");
+  // The history's statuses are the requests' closed list.
+  const QualityRule* status = find("status_accepted");
+  const QualityRule* history = find("status_history_to_status_accepted");
+  ASSERT_NE(status, nullptr);
+  ASSERT_NE(history, nullptr);
+  EXPECT_EQ(history->table, "credit_request_status_history");
+  EXPECT_EQ(history->values, status->values);
 }
 
 TEST(QualityRules, DefaultsApplyWhereTheFileIsSilent) {

@@ -33,7 +33,8 @@ std::unique_ptr<lake::Engine> OpenEngine() {
   return std::move(*engine);
 }
 
-// candidate_requests (good_rows requests of 2026-11-27) and candidate_customers.
+// candidate_requests (good_rows requests of 2026-11-27), candidate_customers and
+// candidate_status_history.
 Status LoadCandidates(lake::Engine& engine, int64_t good_rows) {
   std::string sql = ReadFile(kTestData + "/candidates.sql");
   const std::string kHole = "{good_rows}";
@@ -56,6 +57,7 @@ QualityInput BatchInput() {
   QualityInput in;
   in.tables["credit_requests"] = {"candidate_requests", "request_id"};
   in.tables["customers"] = {"candidate_customers", "customer_id"};
+  in.tables["credit_request_status_history"] = {"candidate_status_history", "id"};
   in.quarantine_relation = "quarantine";
   in.run_id = "run-1";
   in.batch_date = "2026-11-27";
@@ -203,7 +205,8 @@ TEST_P(QualityCase, Run) {
   // Whatever the rule, a quarantine row says who, when and where.
   EXPECT_EQ(Count(*engine,
                   "SELECT count(*) FROM quarantine WHERE run_id <> 'run-1' OR severity <> 'error' "
-                  "OR batch_date <> DATE '2026-11-27' OR table_name <> 'credit_requests' "
+                  "OR batch_date <> DATE '2026-11-27' OR table_name NOT IN ('credit_requests', "
+                  "'credit_request_status_history') "
                   "OR quarantined_at <> TIMESTAMP '2026-11-28 04:00:00' OR reason IS NULL "
                   "OR record IS NULL"),
             0);

@@ -178,18 +178,31 @@ StatusOr<std::vector<std::string>> WriteSilverRequests(lake::Engine& engine,
   for (size_t i = 0; i < dates.rows(); ++i) out.push_back(*dates.Text(i, 0));
   if (out.empty()) return out;
 
-  std::string cols = absl::StrJoin(SilverRequestColumns(), ", ");
-  std::string fresh = absl::StrCat(
-      "SELECT ",
-      absl::StrJoin(std::vector<std::string>(SilverRequestColumns().begin(),
-                                             SilverRequestColumns().end() - 1),
-                    ", "),
-      ", ", SqlString(run_id), " AS run_id, request_date, 1 AS fresh FROM good_requests");
-  // Merge with what is published only where it overlaps: a backfill or a first run
-  // writes its days as they are (request ids are unique within one snapshot).
+  // Per request, the highest (version, updated_at) wins, this run's row on a tie.
+  LASTRO_RETURN_IF_ERROR(WriteMergedDays(
+      engine, SilverRequestColumns(), "good_requests", /*fresh_in_days=*/false, "request_id",
+      "version DESC NULLS LAST, updated_at DESC NULLS LAST, fresh DESC", published_glob, dir, out,
+      run_id, row_group_rows));
+  return out;
+}
+
+Status WriteMergedDays(lake::Engine& engine, const std::vector<std::string>& columns,
+                       const std::string& fresh_relation, bool fresh_in_days,
+                       const std::string& key, const std::string& order,
+                       const std::string& published_glob, const std::string& dir,
+                       const std::vector<std::string>& days, const std::string& run_id,
+                       int row_group_rows) {
+  if (days.empty()) return absl::OkStatus();
   std::vector<std::string> day_literals;
-  for (const std::string& d : out) day_literals.push_back(SqlString(d));
+  for (const std::string& d : days) day_literals.push_back(SqlString(d));
   std::string in_days = absl::StrCat("(", absl::StrJoin(day_literals, ", "), ")");
+  std::string cols = absl::StrJoin(columns, ", ");
+  std::string fresh = absl::StrCat(
+      "SELECT ", absl::StrJoin(std::vector<std::string>(columns.begin(), columns.end() - 1), ", "),
+      ", ", SqlString(run_id), " AS run_id, request_date, 1 AS fresh FROM ", fresh_relation,
+      fresh_in_days ? absl::StrCat(" WHERE request_date IN ", in_days) : "");
+  // Merge with what is published only where it overlaps: a backfill or a first run
+  // writes its days as they are (keys are unique within one snapshot).
   bool overlap = false;
   if (!published_glob.empty()) {
     LASTRO_ASSIGN_OR_RETURN(lake::Value published,
@@ -206,17 +219,14 @@ StatusOr<std::vector<std::string>> WriteSilverRequests(lake::Engine& engine,
         "SELECT ", cols, ", request_date FROM (", fresh, " UNION ALL BY NAME SELECT ", cols,
         ", request_date, 0 AS fresh FROM read_parquet(", SqlString(published_glob),
         ", hive_partitioning = true, union_by_name = true) WHERE request_date IN ", in_days,
-        ") QUALIFY row_number() OVER (PARTITION BY request_id "
-        "ORDER BY version DESC NULLS LAST, updated_at DESC NULLS LAST, fresh DESC) = 1");
+        ") QUALIFY row_number() OVER (PARTITION BY ", key, " ORDER BY ", order, ") = 1");
   }
   // Partitioned writes keep one buffer per open partition and thread: flushing each
   // at a row group's worth bounds memory by that, not by the size of a day (at 5M
   // requests over 30 days, buffering whole days spilled and took twice as long).
   LASTRO_RETURN_IF_ERROR(
       engine.Execute(absl::StrCat("SET partitioned_write_flush_threshold = ", row_group_rows)));
-  LASTRO_RETURN_IF_ERROR(
-      WriteParquet(engine, select, dir, "request_date", "part-" + run_id, row_group_rows));
-  return out;
+  return WriteParquet(engine, select, dir, "request_date", "part-" + run_id, row_group_rows);
 }
 
 Status WriteSilverCustomers(lake::Engine& engine, const std::string& published_glob,

@@ -52,6 +52,21 @@ StatusOr<std::vector<std::string>> WriteSilverRequests(lake::Engine& engine,
                                                        const std::string& run_id,
                                                        int row_group_rows);
 
+// The merge behind the silver tables partitioned by request_date: writes into `dir`
+// (Hive layout, request_date=...) the partitions `days`, each the rows of
+// `fresh_relation` (only those in `days` when `fresh_in_days`) merged with the rows
+// already published in it (`published_glob`, "" when the table has none). `columns`
+// are the file's columns, run_id last (stamped with `run_id` on this run's rows).
+// Of the rows sharing `key`, the first by `order` (an ORDER BY list over the columns
+// and `fresh`, 1 for this run's rows, 0 for published ones) is kept. Files are named
+// part-<run_id>-<n>.parquet, ZSTD. Nothing is written when `days` is empty.
+Status WriteMergedDays(lake::Engine& engine, const std::vector<std::string>& columns,
+                       const std::string& fresh_relation, bool fresh_in_days,
+                       const std::string& key, const std::string& order,
+                       const std::string& published_glob, const std::string& dir,
+                       const std::vector<std::string>& days, const std::string& run_id,
+                       int row_group_rows);
+
 // Writes silver/customers (one file, unpartitioned): the published customers
 // updated with candidate_customers (latest updated_at per customer_id wins).
 Status WriteSilverCustomers(lake::Engine& engine, const std::string& published_glob,

@@ -117,6 +117,12 @@ TEST_F(IncrementalTest, RebuildsOnlyTheChangedMonthsAndLinksTheRest) {
   Write("v2", "bronze", "app_events",
         Events("('e5', 'login_success', TIMESTAMP '2026-12-10 13:00:00', 3::BIGINT, 's5')"),
         "event_date", lake::PublishMode::kReplacePartitions);
+  // ... and that request's recorded decision, in its request's day partition.
+  Write("v2", "silver", "credit_request_status_history",
+        "SELECT 7::BIGINT AS id, 45::BIGINT AS request_id, 'PENDING' AS from_status, 'REJECTED' "
+        "AS to_status, TIMESTAMP '2026-11-15 15:00:02' AS changed_at, 'stream' AS changed_by, "
+        "NULL AS reason, DATE '2026-11-15' AS request_date",
+        "request_date", lake::PublishMode::kReplacePartitions);
   RefreshResult inc = Refresh();
   ASSERT_EQ(inc.state, "PUBLISHED");
   EXPECT_EQ(inc.mode, "incremental");
@@ -141,6 +147,9 @@ TEST_F(IncrementalTest, RebuildsOnlyTheChangedMonthsAndLinksTheRest) {
   }
   EXPECT_NE(Inode(before / "fact_credit_request" / "month=2026-11-01"),
             Inode(after / "fact_credit_request" / "month=2026-11-01"));
+  EXPECT_EQ(*Ask("SELECT seq, to_status, source FROM fact_credit_status_change WHERE "
+                 "request_id = 45 ORDER BY seq"),
+            "seq,to_status,source\n1,PENDING,derived\n2,REJECTED,history\n");
   EXPECT_EQ(Differences(inc.version, Refresh(/*force=*/true).version), "");
 }
 

@@ -37,7 +37,10 @@ class BatchHarness {
 
   // Inserts `customers` customers and `requests` requests spread evenly over
   // `days` business days from 2026-11-01 (America/Sao_Paulo), with decisions for
-  // the decided ones. Plain SQL (generate_series): seconds for 100k rows.
+  // the decided ones, and the stream's PENDING -> decision history row for the
+  // decided ones whose id is not a multiple of 4 (the others have no history, as
+  // data older than the history table). Plain SQL (generate_series): seconds for
+  // 100k rows.
   Status Seed(int64_t requests, int64_t customers, int days = 7);
 
   // Writes a variant of the harness's config with extra [batch] lines (e.g. a
@@ -56,9 +59,12 @@ class BatchHarness {
   std::map<std::string, int64_t> PgCountsByDay(const std::string& where = "true");
   // A digest of the silver table's content, run ids excluded (equal = same rows).
   std::string SilverDigest();
+  // The same for silver/credit_request_status_history.
+  std::string SilverHistoryDigest();
 
-  // A query over the lake through DuckDB; views silver_requests, quarantine, quality
-  // and bronze_requests exist when their tables do.
+  // A query over the lake through DuckDB; views silver_requests, silver_customers,
+  // quarantine, quality, bronze_requests, bureau_scores, silver_history and
+  // bronze_history (credit_request_status_history) exist when their tables do.
   StatusOr<lake::QueryResult> Lake(const std::string& sql);
 
   int64_t PgCount(const std::string& sql);

@@ -60,6 +60,16 @@ TEST_F(BatchTest, SevenDaysInSilverEqualPostgresPerDayAndARerunIsIdempotent) {
   ASSERT_EQ(pg.size(), 7u);
   EXPECT_EQ(h->SilverCountsByDay(), pg);
   std::string digest = h->SilverDigest();
+  // The status history came along: every row, each in its request's partition.
+  const int64_t pg_history = h->PgCount("SELECT count(*) FROM credit_request_status_history");
+  ASSERT_GT(pg_history, kRequests / 2);
+  auto history = h->Lake(
+      "SELECT count(*), count(*) FILTER (WHERE h.request_date IS DISTINCT FROM r.request_date) "
+      "FROM silver_history h LEFT JOIN silver_requests r USING (request_id)");
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_EQ(history->Int(0, 0), pg_history);
+  EXPECT_EQ(history->Int(0, 1), 0);
+  std::string history_digest = h->SilverHistoryDigest();
 
   // Every request was scored by the bureau or marked unknown; the rerun pays nothing.
   auto bureau = h->Lake(
@@ -80,6 +90,7 @@ TEST_F(BatchTest, SevenDaysInSilverEqualPostgresPerDayAndARerunIsIdempotent) {
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(h->SilverDigest(), digest);
   EXPECT_EQ(h->SilverCountsByDay(), pg);
+  EXPECT_EQ(h->SilverHistoryDigest(), history_digest);
   nlohmann::json manifest = ReadJson(RunDir(*h, again.out) / "manifest.json");
   // The day is behind the watermark: rebuilt as a one-day backfill, watermark unmoved.
   EXPECT_EQ(manifest["mode"], "backfill");
@@ -97,6 +108,11 @@ TEST_F(BatchTest, SevenDaysInSilverEqualPostgresPerDayAndARerunIsIdempotent) {
   ASSERT_TRUE(bronze.ok()) << bronze.status();
   EXPECT_EQ(bronze->Int(0, 0), kRequests);
   EXPECT_EQ(bronze->Int(0, 1), 2);
+  auto bronze_history = h->Lake("SELECT count(*) FILTER (WHERE run_id = '" + first_run +
+                                "'), count(DISTINCT run_id) FROM bronze_history");
+  ASSERT_TRUE(bronze_history.ok()) << bronze_history.status();
+  EXPECT_EQ(bronze_history->Int(0, 0), pg_history);
+  EXPECT_EQ(bronze_history->Int(0, 1), 2);
 
   // No CPF, name or email reaches the lake's analytical layers.
   auto leak = h->Lake("SELECT count(*) FROM silver_customers WHERE customer_token LIKE '%@%'");
@@ -114,10 +130,14 @@ TEST_F(BatchTest, SevenDaysInSilverEqualPostgresPerDayAndARerunIsIdempotent) {
               "/silver/credit_requests/*/*.parquet', hive_partitioning = true, filename = true) "
               "GROUP BY 1 ORDER BY 1");
   ASSERT_TRUE(before.ok()) << before.status();
-  ASSERT_TRUE(h->PgExec("UPDATE credit_requests SET status = 'APPROVED', version = version + 1, "
-                        "updated_at = now() WHERE id = (SELECT min(id) FROM credit_requests "
+  ASSERT_TRUE(h->PgExec("CREATE TEMP TABLE late AS SELECT min(id) AS id FROM credit_requests "
                         "WHERE status = 'MANUAL_REVIEW' AND created_at >= '2026-11-02 12:00-03' "
-                        "AND created_at < '2026-11-02 13:00-03')")
+                        "AND created_at < '2026-11-02 13:00-03'; "
+                        "UPDATE credit_requests SET status = 'APPROVED', version = version + 1, "
+                        "updated_at = now() WHERE id = (SELECT id FROM late); "
+                        "INSERT INTO credit_request_status_history (request_id, from_status, "
+                        "to_status, changed_by, reason) SELECT id, 'MANUAL_REVIEW', 'APPROVED', "
+                        "'analyst-7', 'income confirmed' FROM late")
                   .ok());
   CommandResult late = h->Lastro({"batch", "run", "--date", "2026-11-08"});
   ASSERT_EQ(late.exit_code, 0) << late.err;
@@ -139,6 +159,21 @@ TEST_F(BatchTest, SevenDaysInSilverEqualPostgresPerDayAndARerunIsIdempotent) {
       h->Lake("SELECT count(*) FROM silver_requests WHERE status = 'APPROVED' AND version = 3");
   ASSERT_TRUE(updated.ok());
   EXPECT_EQ(updated->Int(0, 0), 1);
+  // Its new transition joined the rows already published for it, each once.
+  auto late_history = h->Lake(
+      "SELECT count(*), count(DISTINCT id), arg_max(to_status, changed_at) FROM "
+      "silver_history WHERE request_id = (SELECT request_id FROM silver_requests WHERE status = "
+      "'APPROVED' AND version = 3)");
+  ASSERT_TRUE(late_history.ok()) << late_history.status();
+  EXPECT_EQ(late_history->Int(0, 0),
+            h->PgCount("SELECT count(*) FROM credit_request_status_history WHERE request_id = "
+                       "(SELECT id FROM late)"));
+  EXPECT_EQ(late_history->Int(0, 1), late_history->Int(0, 0));
+  EXPECT_EQ(late_history->Text(0, 2), "APPROVED");
+  auto all_history = h->Lake("SELECT count(*), count(DISTINCT id) FROM silver_history");
+  ASSERT_TRUE(all_history.ok());
+  EXPECT_EQ(all_history->Int(0, 0), pg_history + 1);
+  EXPECT_EQ(all_history->Int(0, 1), pg_history + 1);
 
   // The manifest's checksums and row counts match the files it names.
   nlohmann::json m = ReadJson(RunDir(*h, late.out) / "manifest.json");
@@ -191,6 +226,12 @@ TEST_F(BatchTest, BadRowsAreQuarantinedWithReasonsAndGoodRowsStillPublish) {
       (9000003, 77777777, 50000, 12, 'personal', 'web', 'PENDING', '2026-11-03 10:00-03', '2026-11-03 10:00-03'),
       (9000004, 900001, 50000, 12, 'personal', 'web', 'PENDING', '2026-11-03 10:00-03', '2026-11-03 10:00-03'),
       (9000005, 1, 50000, 12, 'personal', 'web', 'PENDING', NULL, '2026-11-03 10:00-03');
+    -- A status no one knows, on a good request; a transition of a quarantined request.
+    INSERT INTO credit_request_status_history (request_id, from_status, to_status, changed_by,
+                                               reason, changed_at) VALUES
+      ((SELECT min(id) FROM credit_requests), 'APPROVED', 'LIMBO', 'analyst-7', 'typo',
+       '2026-11-03 11:00-03'),
+      (9000002, 'PENDING', 'APPROVED', 'lastro-stream', 'policy seed', '2026-11-03 10:00:02-03');
   )sql")
                   .ok());
 
@@ -198,7 +239,7 @@ TEST_F(BatchTest, BadRowsAreQuarantinedWithReasonsAndGoodRowsStillPublish) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto q = h->Lake(
       "SELECT record_key, string_agg(rule_id, ',' ORDER BY rule_id), min(reason) "
-      "FROM quarantine GROUP BY 1 ORDER BY 1");
+      "FROM quarantine WHERE table_name = 'credit_requests' GROUP BY 1 ORDER BY 1");
   ASSERT_TRUE(q.ok()) << q.status();
   std::map<std::string, std::string> rules;
   for (size_t i = 0; i < q->rows(); ++i) {
@@ -215,6 +256,24 @@ TEST_F(BatchTest, BadRowsAreQuarantinedWithReasonsAndGoodRowsStillPublish) {
   auto leak = h->Lake("SELECT count(*) FROM quarantine WHERE record LIKE '%12345678900%'");
   ASSERT_TRUE(leak.ok());
   EXPECT_EQ(leak->Int(0, 0), 0);
+  // The two history rows are quarantined with their reasons; the rest of the history
+  // is published.
+  auto hq = h->Lake(
+      "SELECT rule_id, reason FROM quarantine WHERE table_name = "
+      "'credit_request_status_history' ORDER BY rule_id");
+  ASSERT_TRUE(hq.ok()) << hq.status();
+  ASSERT_EQ(hq->rows(), 2u);
+  EXPECT_EQ(hq->Text(0, 0), "status_history_request_published");
+  EXPECT_NE(hq->Text(0, 1)->find("request_id = 9000002"), std::string::npos) << *hq->Text(0, 1);
+  EXPECT_EQ(hq->Text(1, 0), "status_history_to_status_accepted");
+  EXPECT_NE(hq->Text(1, 1)->find("LIMBO"), std::string::npos) << *hq->Text(1, 1);
+  auto history = h->Lake(
+      "SELECT count(*), count(*) FILTER (WHERE to_status = 'LIMBO' OR request_id = 9000002) "
+      "FROM silver_history");
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_EQ(history->Int(0, 0),
+            h->PgCount("SELECT count(*) FROM credit_request_status_history") - 2);
+  EXPECT_EQ(history->Int(0, 1), 0);
   // Every good row published.
   EXPECT_EQ(h->SilverCountsByDay(), h->PgCountsByDay("id < 9000000"));
   auto quality = h->Lake("SELECT count(*) FROM quality WHERE failed > 0");
@@ -305,10 +364,12 @@ TEST_F(BatchTest, ASigkilledRunLeavesTheLakeReadableAndTheNextRunRepairsIt) {
   EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.err;
   auto after_kill = Versions(*h);
   EXPECT_EQ(after_kill["silver/credit_requests"], before["silver/credit_requests"]);
+  EXPECT_EQ(after_kill["silver/credit_request_status_history"],
+            before["silver/credit_request_status_history"]);
   EXPECT_NE(after_kill["bronze/credit_requests"], before["bronze/credit_requests"]);
   EXPECT_EQ(h->SilverDigest(), digest) << "silver must still be the previous complete version";
-  for (const char* view :
-       {"silver_requests", "silver_customers", "quarantine", "quality", "bronze_requests"}) {
+  for (const char* view : {"silver_requests", "silver_customers", "quarantine", "quality",
+                           "bronze_requests", "silver_history", "bronze_history"}) {
     EXPECT_TRUE(h->Lake(std::string("SELECT count(*) FROM ") + view).ok()) << view;
   }
   CommandResult status = h->Lastro({"batch", "status", "--json"});
@@ -339,6 +400,9 @@ TEST_F(BatchTest, ASigkilledRunLeavesTheLakeReadableAndTheNextRunRepairsIt) {
   ASSERT_TRUE(approved.ok());
   EXPECT_EQ(approved->Int(0, 0),
             h->PgCount("SELECT count(*) FROM credit_requests WHERE status = 'MANUAL_REVIEW'"));
+  auto history = h->Lake("SELECT count(*) FROM silver_history");
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_EQ(history->Int(0, 0), h->PgCount("SELECT count(*) FROM credit_request_status_history"));
   EXPECT_TRUE(fs::is_empty(fs::path(h->lake_dir()) / "_staging"));
 }
 
@@ -507,7 +571,7 @@ TEST_F(BatchTest, ContactDataReachesBronzeOnlyWhenConfiguredAndNeverSilver) {
     } else {
       EXPECT_FALSE(bronze.ok()) << "no email column without include_contact_pii";
     }
-    for (const char* view : {"silver_requests", "silver_customers"}) {
+    for (const char* view : {"silver_requests", "silver_customers", "silver_history"}) {
       auto cols = (*h)->Lake(std::string("DESCRIBE ") + view);
       ASSERT_TRUE(cols.ok());
       for (size_t i = 0; i < cols->rows(); ++i) {

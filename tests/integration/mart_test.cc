@@ -247,6 +247,125 @@ TEST(Mart, AReaderKeepsItsVersionWhileARefreshPublishesAndRollbackReturnsToIt) {
   EXPECT_EQ(old.out, absl::StrCat("n\n", kRequests, "\n"));
 }
 
+// The lastro query answer as CSV ("" on failure, with the error in the test log).
+std::string Csv(BatchHarness& h, const std::string& sql) {
+  CommandResult r = h.Lastro({"query", sql, "--format", "csv"});
+  EXPECT_EQ(r.exit_code, 0) << sql << ": " << r.err;
+  return r.exit_code == 0 ? r.out : "";
+}
+
+TEST(Mart, StatusHistoryReachesTheFactInOrderAndARerunChangesNothing) {
+  auto h = Make("mart_history");
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(h->Seed(kRequests, kCustomers).ok());
+  // A request the app created (and recorded, from_status NULL) and the stream sent to
+  // manual review five seconds later; an analyst approves it after the first batch.
+  ASSERT_TRUE(h->PgExec(R"sql(
+    INSERT INTO credit_requests (id, customer_id, amount_cents, term_months, purpose, channel,
+                                 status, version, created_at, updated_at, decided_at)
+    SELECT 8000001, min(id), 250000, 12, 'personal', 'web', 'MANUAL_REVIEW', 2,
+           '2026-11-03 10:00:00-03', '2026-11-03 10:00:05-03', '2026-11-03 10:00:05-03'
+    FROM customers;
+    INSERT INTO credit_decisions (request_id, decision, policy_version, decided_at)
+    VALUES (8000001, 'MANUAL_REVIEW', 'seed', '2026-11-03 10:00:05-03');
+    INSERT INTO credit_request_status_history (request_id, from_status, to_status, changed_by,
+                                               reason, changed_at) VALUES
+      (8000001, NULL, 'PENDING', 'lastro-app', NULL, '2026-11-03 10:00:00-03'),
+      (8000001, 'PENDING', 'MANUAL_REVIEW', 'lastro-stream', 'policy seed',
+       '2026-11-03 10:00:05-03');
+  )sql")
+                  .ok());
+  CommandResult batch = h->Lastro({"batch", "run", "--from", "2026-11-01", "--to", "2026-11-07"});
+  ASSERT_EQ(batch.exit_code, 0) << batch.err;
+  ASSERT_EQ(h->Lastro({"refresh"}).exit_code, 0);
+  const std::string kRequest =
+      "SELECT seq, from_status, to_status, changed_by, seconds_since_previous, source, date_key, "
+      "request_date FROM fact_credit_status_change WHERE request_id = 8000001 ORDER BY seq";
+  EXPECT_EQ(Csv(*h, kRequest),
+            "seq,from_status,to_status,changed_by,seconds_since_previous,source,date_key,"
+            "request_date\n"
+            "1,,PENDING,lastro-app,,history,20261103,2026-11-03\n"
+            "2,PENDING,MANUAL_REVIEW,lastro-stream,5,history,20261103,2026-11-03\n");
+
+  ASSERT_TRUE(h->PgExec(R"sql(
+    UPDATE credit_requests SET status = 'APPROVED', version = 3, updated_at = now()
+    WHERE id = 8000001;
+    INSERT INTO credit_request_status_history (request_id, from_status, to_status, changed_by,
+                                               reason, changed_at)
+    VALUES (8000001, 'MANUAL_REVIEW', 'APPROVED', 'analyst-7', 'income confirmed',
+            '2026-11-03 10:45:05-03');
+  )sql")
+                  .ok());
+  batch = h->Lastro({"batch", "run", "--date", "2026-11-08"});
+  ASSERT_EQ(batch.exit_code, 0) << batch.err;
+  CommandResult refresh = h->Lastro({"refresh"});
+  ASSERT_EQ(refresh.exit_code, 0) << refresh.err;
+  const std::string three =
+      "seq,from_status,to_status,changed_by,seconds_since_previous,source,date_key,"
+      "request_date\n"
+      "1,,PENDING,lastro-app,,history,20261103,2026-11-03\n"
+      "2,PENDING,MANUAL_REVIEW,lastro-stream,5,history,20261103,2026-11-03\n"
+      "3,MANUAL_REVIEW,APPROVED,analyst-7,2700,history,20261103,2026-11-03\n";
+  EXPECT_EQ(Csv(*h, kRequest), three);
+  auto silver = h->Lake(
+      "SELECT string_agg(to_status, ',' ORDER BY changed_at, id), count(DISTINCT id) FROM "
+      "silver_history WHERE request_id = 8000001");
+  ASSERT_TRUE(silver.ok()) << silver.status();
+  EXPECT_EQ(silver->Text(0, 0), "PENDING,MANUAL_REVIEW,APPROVED");
+  EXPECT_EQ(silver->Int(0, 1), 3);
+
+  // A request the stream decided: its creation derived, its decision from the history.
+  const std::string streamed = PgText(
+      *h, "SELECT min(id)::text FROM credit_requests WHERE status = 'APPROVED' AND id % 4 <> 0");
+  EXPECT_EQ(Csv(*h,
+                "SELECT seq, from_status, to_status, seconds_since_previous, source FROM "
+                "fact_credit_status_change WHERE request_id = " +
+                    streamed + " ORDER BY seq"),
+            "seq,from_status,to_status,seconds_since_previous,source\n"
+            "1,,PENDING,,derived\n2,PENDING,APPROVED,2,history\n");
+  // Requests with no history (older data) keep the two derived rows; PENDING ones one.
+  const std::string older = PgText(
+      *h, "SELECT min(id)::text FROM credit_requests WHERE status = 'REJECTED' AND id % 4 = 0");
+  EXPECT_EQ(Csv(*h,
+                "SELECT seq, from_status, to_status, seconds_since_previous, source FROM "
+                "fact_credit_status_change WHERE request_id = " +
+                    older + " ORDER BY seq"),
+            "seq,from_status,to_status,seconds_since_previous,source\n"
+            "1,,PENDING,,derived\n2,PENDING,REJECTED,2,derived\n");
+  const std::string pending =
+      PgText(*h, "SELECT min(id)::text FROM credit_requests WHERE status = 'PENDING'");
+  EXPECT_EQ(Csv(*h,
+                "SELECT seq, to_status, source FROM fact_credit_status_change WHERE "
+                "request_id = " +
+                    pending),
+            "seq,to_status,source\n1,PENDING,derived\n");
+  // Every request once created, every recorded transition, every unrecorded decision.
+  const std::string expected =
+      PgText(*h,
+             "SELECT ((SELECT count(*) FROM credit_requests) + (SELECT count(*) FROM "
+             "credit_request_status_history WHERE from_status IS NOT NULL) + (SELECT count(*) FROM "
+             "credit_requests r WHERE status <> 'PENDING' AND NOT EXISTS (SELECT 1 FROM "
+             "credit_request_status_history h WHERE h.request_id = r.id)))::text");
+  EXPECT_EQ(Csv(*h, "SELECT count(*) AS n FROM fact_credit_status_change"),
+            "n\n" + expected + "\n");
+
+  // Rerunning the same days changes neither silver's history nor the fact.
+  const std::string kDigest =
+      "SELECT count(*) AS n, sum(hash(request_id, seq, customer_sk, date_key, from_status, "
+      "to_status, changed_at, changed_by, seconds_since_previous, source, request_date)) AS h "
+      "FROM fact_credit_status_change";
+  const std::string fact_digest = Csv(*h, kDigest);
+  const std::string history_digest = h->SilverHistoryDigest();
+  batch = h->Lastro({"batch", "run", "--from", "2026-11-01", "--to", "2026-11-08"});
+  ASSERT_EQ(batch.exit_code, 0) << batch.err;
+  refresh = h->Lastro({"refresh"});
+  ASSERT_EQ(refresh.exit_code, 0) << refresh.err;
+  EXPECT_EQ(nlohmann::json::parse(refresh.out)["state"], "PUBLISHED") << refresh.out;
+  EXPECT_EQ(h->SilverHistoryDigest(), history_digest);
+  EXPECT_EQ(Csv(*h, kDigest), fact_digest);
+  EXPECT_EQ(Csv(*h, kRequest), three);
+}
+
 }  // namespace
 }  // namespace lastro::testing
 

@@ -1,4 +1,5 @@
 -- The daily batch's candidate tables with only good rows, for quality_test.
+-- candidate_status_history holds each request's decision (history id = request id).
 -- {good_rows} is replaced by the case's row count. Requests 1..N are all on the
 -- batch day 2026-11-27 (created 03:00 UTC onwards, one a second,
 -- wrapping before the day ends), customers 1..1000
@@ -51,4 +52,15 @@ SELECT i::BIGINT AS request_id,
        DATE '2026-11-26' AS bureau_as_of,
        DATE '2026-11-27' AS request_date,
        TRUE AS cpf_valid
+FROM range(1, {good_rows} + 1) AS t(i);
+
+CREATE TABLE candidate_status_history AS
+SELECT i::BIGINT AS id,
+       i::BIGINT AS request_id,
+       'PENDING' AS from_status,
+       ['APPROVED', 'REJECTED', 'MANUAL_REVIEW'][1 + i % 3] AS to_status,
+       TIMESTAMP '2026-11-27 03:00:01' + to_seconds(i % 86000) AS changed_at,
+       'lastro-stream' AS changed_by,
+       'policy 2026.11-1' AS reason,
+       DATE '2026-11-27' AS request_date
 FROM range(1, {good_rows} + 1) AS t(i);
