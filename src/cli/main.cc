@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   lastro::cli::RegisterIngest(app, flags, exit_code);
   lastro::cli::RegisterMart(app, flags, exit_code);
   lastro::cli::RegisterDaily(app, flags, exit_code);
+  lastro::cli::RegisterFeatures(app, flags, exit_code);
   lastro::cli::InstallSignalHandlers();
   try {
     app.parse(argc, argv);

@@ -147,6 +147,25 @@ Status BatchHarness::Seed(int64_t requests, int64_t customers, int days) {
       .status();
 }
 
+Status BatchHarness::SeedBatchRefresh(int64_t requests, int64_t customers) {
+  LASTRO_RETURN_IF_ERROR(Seed(requests, customers));
+  CommandResult batch = Lastro({"batch", "run", "--from", "2026-11-01", "--to", "2026-11-07"});
+  if (batch.exit_code != 0) return absl::InternalError("batch run failed: " + batch.err);
+  CommandResult refresh = Lastro({"refresh"});
+  if (refresh.exit_code != 0 || refresh.out.find("\"state\":\"PUBLISHED\"") == std::string::npos) {
+    return absl::InternalError(
+        absl::StrCat("refresh published nothing: ", refresh.out, refresh.err));
+  }
+  return absl::OkStatus();
+}
+
+std::string BatchHarness::CurrentCatalog() const {
+  std::error_code ec;
+  return std::filesystem::read_symlink(std::filesystem::path(lake_dir_) / "catalog", ec)
+      .filename()
+      .string();
+}
+
 CommandResult BatchHarness::Lastro(const std::vector<std::string>& args,
                                    const std::map<std::string, std::string>& env) {
   CommandResult r;

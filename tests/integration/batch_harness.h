@@ -43,6 +43,12 @@ class BatchHarness {
   // 100k rows.
   Status Seed(int64_t requests, int64_t customers, int days = 7);
 
+  // Seed() a week, `lastro batch run` over it (2026-11-01..07), then `lastro refresh`:
+  // the first published catalog. Errors: kInternal naming the failed step, its output.
+  Status SeedBatchRefresh(int64_t requests, int64_t customers);
+  // The published catalog's version (the <lake>/catalog pointer's target); "" if none.
+  std::string CurrentCatalog() const;
+
   // Writes a variant of the harness's config with extra [batch] lines (e.g. a
   // throttle) to <dir>/<file> and returns its path.
   std::string WriteConfig(const std::string& file, const std::string& batch_settings);

@@ -31,13 +31,8 @@ std::unique_ptr<BatchHarness> Make(const std::string& name) {
 
 // Seeds a week, runs the batch over it and publishes the first catalog.
 void SeedBatchRefresh(BatchHarness& h) {
-  ASSERT_TRUE(h.Seed(kRequests, kCustomers).ok());
-  CommandResult batch =
-      h.Lastro({"batch", "run", "--from", "2026-11-01", "--to", "2026-11-07"}, BatchEnv());
-  ASSERT_EQ(batch.exit_code, 0) << batch.err;
-  CommandResult refresh = h.Lastro({"refresh"});
-  ASSERT_EQ(refresh.exit_code, 0) << refresh.err;
-  EXPECT_EQ(nlohmann::json::parse(refresh.out)["state"], "PUBLISHED") << refresh.out;
+  Status s = h.SeedBatchRefresh(kRequests, kCustomers);
+  ASSERT_TRUE(s.ok()) << s;
 }
 
 // One string per row of a CSV result, selected columns joined by '|'.
@@ -64,11 +59,6 @@ std::string PgText(BatchHarness& h, const std::string& sql) {
   auto r = (*conn)->Exec(sql);
   EXPECT_TRUE(r.ok()) << r.status();
   return r.ok() && r->rows() == 1 ? std::string(r->Get(0, 0)) : "";
-}
-
-std::string CurrentCatalog(const BatchHarness& h) {
-  std::error_code ec;
-  return fs::read_symlink(fs::path(h.lake_dir()) / "catalog", ec).filename().string();
 }
 
 TEST(Mart, NamedQueriesEqualTheSameQuestionsAskedOfPostgres) {
@@ -175,7 +165,7 @@ TEST(Mart, FailingGatePublishesNothingAndRefreshSkipsWhenNothingChanged) {
   auto h = Make("mart_gate");
   ASSERT_TRUE(h);
   SeedBatchRefresh(*h);
-  const std::string published = CurrentCatalog(*h);
+  const std::string published = h->CurrentCatalog();
   CommandResult again = h->Lastro({"refresh"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(nlohmann::json::parse(again.out)["state"], "UNCHANGED") << again.out;
@@ -190,7 +180,7 @@ TEST(Mart, FailingGatePublishesNothingAndRefreshSkipsWhenNothingChanged) {
   EXPECT_NE(failed.err.find("integrity gate failed"), std::string::npos) << failed.err;
   EXPECT_NE(failed.err.find("unique(fact_credit_request: request_id)"), std::string::npos)
       << failed.err;
-  EXPECT_EQ(CurrentCatalog(*h), published);
+  EXPECT_EQ(h->CurrentCatalog(), published);
   const fs::path staging = fs::path(h->lake_dir()) / "_catalog" / "staging";
   EXPECT_TRUE(!fs::exists(staging) || fs::is_empty(staging));
   CommandResult count =
@@ -202,7 +192,7 @@ TEST(Mart, AReaderKeepsItsVersionWhileARefreshPublishesAndRollbackReturnsToIt) {
   auto h = Make("mart_reader");
   ASSERT_TRUE(h);
   SeedBatchRefresh(*h);
-  const std::string first = CurrentCatalog(*h);
+  const std::string first = h->CurrentCatalog();
   // A long-lived reader on the published catalog, as a dashboard or notebook would be.
   auto reader =
       lake::Engine::Open({.memory_limit = "256MB",
@@ -227,7 +217,7 @@ TEST(Mart, AReaderKeepsItsVersionWhileARefreshPublishesAndRollbackReturnsToIt) {
   ASSERT_EQ(batch.exit_code, 0) << batch.err;
   CommandResult refresh = h->Lastro({"refresh"});
   ASSERT_EQ(refresh.exit_code, 0) << refresh.err;
-  ASSERT_NE(CurrentCatalog(*h), first);
+  ASSERT_NE(h->CurrentCatalog(), first);
 
   auto after = (*reader)->Query(
       "SELECT count(*) AS n, sum(amount_cents) AS amount FROM fact_credit_request");
@@ -241,7 +231,7 @@ TEST(Mart, AReaderKeepsItsVersionWhileARefreshPublishesAndRollbackReturnsToIt) {
   CommandResult rollback = h->Lastro({"refresh", "--rollback"});
   ASSERT_EQ(rollback.exit_code, 0) << rollback.err;
   EXPECT_EQ(nlohmann::json::parse(rollback.out)["version"], first);
-  EXPECT_EQ(CurrentCatalog(*h), first);
+  EXPECT_EQ(h->CurrentCatalog(), first);
   CommandResult old =
       h->Lastro({"query", "SELECT count(*) AS n FROM fact_credit_request", "--format", "csv"});
   EXPECT_EQ(old.out, absl::StrCat("n\n", kRequests, "\n"));
@@ -398,7 +388,7 @@ TEST(Daily, RunsTheBatchTheEventsAndTheRefreshInOrderAndStopsAtAFailedStep) {
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("daily: ingest events"), std::string::npos) << bad.err;
   EXPECT_EQ(nlohmann::json::parse(bad.out)["steps"].size(), 1u) << bad.out;  // the batch only
-  EXPECT_EQ(CurrentCatalog(*h), "");
+  EXPECT_EQ(h->CurrentCatalog(), "");
 
   CommandResult day = h->Lastro(
       {"daily", "--date", "2026-11-07", "--no-enrich", "--no-openfinance", "--events-path", events},
@@ -410,7 +400,7 @@ TEST(Daily, RunsTheBatchTheEventsAndTheRefreshInOrderAndStopsAtAFailedStep) {
   EXPECT_EQ(out["steps"][1]["step"], "events");
   EXPECT_EQ(out["steps"][2]["step"], "refresh");
   EXPECT_EQ(out["steps"][2]["state"], "PUBLISHED") << day.out;
-  EXPECT_NE(CurrentCatalog(*h), "");
+  EXPECT_NE(h->CurrentCatalog(), "");
 
   // The catalog holds what the day loaded: every silver request and every event.
   auto silver = h->Lake("SELECT count(*) FROM silver_requests");
