@@ -8,12 +8,19 @@
 -- extracted yet).
 -- session_customer_id: the customer who logged in during the event's session, so
 -- events before the login (session_start, login_failure) count for that customer.
-WITH e AS (
-  SELECT *, coalesce(customer_id, CASE WHEN session_id IS NOT NULL THEN
-                        max(customer_id) OVER (PARTITION BY session_id) END)
-              AS session_customer_id
-  FROM src_app_events  -- the neighbouring days too: a session may cross midnight
-  WHERE refreshing(event_date) OR refreshing(event_date - 1) OR refreshing(event_date + 1)
+-- The session's customer by GROUP BY and join, not a window over every event: DuckDB's
+-- window keeps its partitions in memory (1 GB ran out at 5M events), the aggregate and
+-- the join spill. Sessions are read a day either side: one may cross midnight.
+WITH sessions AS (
+  SELECT session_id, max(customer_id) AS customer_id FROM src_app_events
+  WHERE session_id IS NOT NULL
+    AND (refreshing(event_date) OR refreshing(event_date - 1) OR refreshing(event_date + 1))
+  GROUP BY session_id
+),
+e AS (
+  SELECT a.*, coalesce(a.customer_id, s.customer_id) AS session_customer_id
+  FROM src_app_events a LEFT JOIN sessions s ON s.session_id = a.session_id
+  WHERE refreshing(a.event_date)
 )
 SELECT e.event_id, e.event_type, date_key(e.event_date) AS date_key, e.occurred_at,
        e.customer_id, e.session_customer_id,
@@ -28,5 +35,4 @@ FROM e
 LEFT JOIN dim_customer v ON v.customer_id = e.session_customer_id AND e.occurred_at >= v.valid_from
   AND e.occurred_at < coalesce(v.valid_to, 'infinity'::TIMESTAMP)
 LEFT JOIN dim_customer cur ON cur.customer_id = e.session_customer_id AND cur.is_current
-WHERE refreshing(e.event_date)
 ORDER BY e.occurred_at, e.event_id;
