@@ -16,7 +16,9 @@ SELECT r.request_id, coalesce(v.customer_sk, cur.customer_sk) AS customer_sk, r.
        r.request_date
 FROM src_silver_requests r
 LEFT JOIN dim_channel ch ON ch.channel = r.channel
+-- An open version (valid_to NULL) reads as valid until 'infinity': an OR in a LEFT
+-- JOIN's condition makes DuckDB join by nested loops (quadratic; hours at 10M rows).
 LEFT JOIN dim_customer v ON v.customer_id = r.customer_id AND r.created_at >= v.valid_from
-  AND (v.valid_to IS NULL OR r.created_at < v.valid_to)
+  AND r.created_at < coalesce(v.valid_to, 'infinity'::TIMESTAMP)
 LEFT JOIN dim_customer cur ON cur.customer_id = r.customer_id AND cur.is_current
 ORDER BY r.request_id;

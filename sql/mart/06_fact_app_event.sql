@@ -19,7 +19,8 @@ SELECT e.event_id, e.event_type, date_key(e.event_date) AS date_key, e.occurred_
        TRY_CAST(json_extract_string(e.properties, '$.term_months') AS INTEGER) AS term_months,
        e.event_date
 FROM e
+-- valid_to NULL as 'infinity', not an OR: a hash join (see 04_fact_credit_request.sql).
 LEFT JOIN dim_customer v ON v.customer_id = e.session_customer_id AND e.occurred_at >= v.valid_from
-  AND (v.valid_to IS NULL OR e.occurred_at < v.valid_to)
+  AND e.occurred_at < coalesce(v.valid_to, 'infinity'::TIMESTAMP)
 LEFT JOIN dim_customer cur ON cur.customer_id = e.session_customer_id AND cur.is_current
 ORDER BY e.occurred_at, e.event_id;
