@@ -5,11 +5,16 @@
 -- session_customer_id: the customer who logged in during the event's session, so
 -- events before the login (session_start, login_failure) count for that customer.
 CREATE TABLE fact_app_event AS
-WITH e AS (
-  SELECT *, coalesce(customer_id, CASE WHEN session_id IS NOT NULL THEN
-                        max(customer_id) OVER (PARTITION BY session_id) END)
-              AS session_customer_id
-  FROM src_app_events
+-- The session's customer by GROUP BY and join, not a window over every event: DuckDB's
+-- window keeps its partitions in memory (1 GB ran out at 5M events), the aggregate and
+-- the join spill.
+WITH sessions AS (
+  SELECT session_id, max(customer_id) AS customer_id FROM src_app_events
+  WHERE session_id IS NOT NULL GROUP BY session_id
+),
+e AS (
+  SELECT a.*, coalesce(a.customer_id, s.customer_id) AS session_customer_id
+  FROM src_app_events a LEFT JOIN sessions s ON s.session_id = a.session_id
 )
 SELECT e.event_id, e.event_type, date_key(e.event_date) AS date_key, e.occurred_at,
        e.customer_id, e.session_customer_id,
