@@ -47,17 +47,11 @@ Status WriteFile(const fs::path& path, const std::string& text) {
 }  // namespace
 
 std::string ModelDigest() {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a 64 over names and texts
+  uint64_t h = kFnvOffset;  // over every model file's name and text
   for (const SqlFile& f : EmbeddedSqlFiles()) {
-    if (!f.name.starts_with("mart/")) continue;
-    for (unsigned char c : f.name + '\0' + f.sql + '\0') {
-      h ^= c;
-      h *= 1099511628211ULL;
-    }
+    if (f.name.starts_with("mart/")) h = Fnv1a(Fnv1a(h, f.name), f.sql);
   }
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
-  return hex;
+  return Hex64(h);
 }
 
 StatusOr<RefreshResult> RunRefresh(const Config& config, const RefreshOptions& options) {

@@ -10,9 +10,7 @@
 
 namespace lastro::mart {
 
-namespace {
-
-uint64_t Fnv(uint64_t h, const std::string& bytes) {
+uint64_t Fnv1a(uint64_t h, const std::string& bytes) {
   for (unsigned char c : bytes + '\0') {
     h ^= c;
     h *= 1099511628211ULL;
@@ -20,11 +18,13 @@ uint64_t Fnv(uint64_t h, const std::string& bytes) {
   return h;
 }
 
-std::string Hex(uint64_t h) {
+std::string Hex64(uint64_t h) {
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
   return hex;
 }
+
+namespace {
 
 // Records the partition's key and day in `out` ("request_date=2026-11-20").
 void AddPartition(const std::string& partition, ChangedDays& out) {
@@ -55,11 +55,11 @@ StatusOr<SourcePrints> FingerprintSources(const lake::TableStore& store) {
       if (::stat(full.c_str(), &st) != 0) {
         return absl::UnavailableError(absl::StrCat("cannot stat ", full));
       }
-      auto [it, added] = hashes.try_emplace(partition, 1469598103934665603ULL);
-      it->second = Fnv(it->second, absl::StrCat(f.path, ":", f.bytes, ":", st.st_ino, ":",
-                                                st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec));
+      auto [it, added] = hashes.try_emplace(partition, kFnvOffset);
+      it->second = Fnv1a(it->second, absl::StrCat(f.path, ":", f.bytes, ":", st.st_ino, ":",
+                                                  st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec));
     }
-    for (const auto& [partition, h] : hashes) parts[partition] = Hex(h);
+    for (const auto& [partition, h] : hashes) parts[partition] = Hex64(h);
   }
   return out;
 }

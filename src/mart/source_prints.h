@@ -6,6 +6,7 @@
 // versions; any rewrite, added or removed file changes it.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -14,6 +15,13 @@
 #include "lake/table_store.h"
 
 namespace lastro::mart {
+
+// FNV-1a 64 of `bytes` and a terminating NUL, continuing from `h` (start from
+// kFnvOffset): the fingerprints here and the model's digest (refresh.cc).
+inline constexpr uint64_t kFnvOffset = 1469598103934665603ULL;
+uint64_t Fnv1a(uint64_t h, const std::string& bytes);
+// 16 lowercase hex digits.
+std::string Hex64(uint64_t h);
 
 // "zone/table" -> partition folder ("request_date=2026-11-20", "" when unpartitioned)
 // -> fingerprint. A source without a published version maps to an empty map.
