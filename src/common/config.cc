@@ -175,6 +175,15 @@ void BindAll(Binder& b, Config& c) {
   b.Bind("openfinance", "overlap_days", &c.openfinance.overlap_days);
   b.Bind("openfinance", "statement_timeout_ms", &c.openfinance.statement_timeout_ms);
   b.Bind("mart", "keep_versions", &c.mart.keep_versions);
+  b.Bind("governance", "policies", &c.governance.policies);
+  b.Bind("governance", "state_dir", &c.governance.state_dir);
+  b.Bind("governance", "master_key", &c.governance.master_key);
+  b.Bind("governance", "serve_addr", &c.governance.serve_addr);
+  b.Bind("governance", "serve_threads", &c.governance.serve_threads);
+  b.Bind("governance", "query_timeout_ms", &c.governance.query_timeout_ms);
+  b.Bind("governance", "max_rows", &c.governance.max_rows);
+  b.Bind("governance", "tls_cert_file", &c.governance.tls_cert_file);
+  b.Bind("governance", "tls_key_file", &c.governance.tls_key_file);
 }
 
 // `VAR` or, when unset, the trimmed contents of the file named by `VAR_FILE`.
@@ -212,6 +221,9 @@ Status ApplyEnv(const EnvLookup& env, Config& c) {
       {"LASTRO_LINEAGE_URL", &c.lineage.endpoint},
       {"LASTRO_STATSD_ADDR", &c.metrics.statsd_addr},
       {"LASTRO_LOG_LEVEL", &c.log.level},
+      {"LASTRO_GOVERNANCE_DIR", &c.governance.state_dir},
+      {"LASTRO_MASTER_KEY", &c.governance.master_key},
+      {"LASTRO_SERVE_ADDR", &c.governance.serve_addr},
   };
   for (const Item& item : items) {
     LASTRO_ASSIGN_OR_RETURN(auto value, Secret(env, item.var));
@@ -258,6 +270,14 @@ Status Validate(const Config& c) {
   LASTRO_RETURN_IF_ERROR(positive(c.stream.sweep_interval_s, "stream.sweep_interval_s"));
   LASTRO_RETURN_IF_ERROR(positive(c.stream.sweep_limit, "stream.sweep_limit"));
   LASTRO_RETURN_IF_ERROR(positive(c.lake.keep_versions, "lake.keep_versions"));
+  LASTRO_RETURN_IF_ERROR(positive(c.governance.serve_threads, "governance.serve_threads"));
+  LASTRO_RETURN_IF_ERROR(positive(c.governance.query_timeout_ms, "governance.query_timeout_ms"));
+  LASTRO_RETURN_IF_ERROR(positive(c.governance.max_rows, "governance.max_rows"));
+  if (c.governance.tls_cert_file.empty() != c.governance.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "'governance.tls_cert_file' and 'governance.tls_key_file' go together: set both or "
+        "neither");
+  }
   if (c.mart.keep_versions < 2) {
     return absl::InvalidArgumentError("'mart.keep_versions' must be at least 2 (for --rollback)");
   }

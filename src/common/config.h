@@ -158,6 +158,21 @@ struct MartConfig {
   int keep_versions = 3;  // catalog versions kept for readers and --rollback (>= 2)
 };
 
+// Governed access, audit, keys and LGPD requests (docs/governance.md).
+struct GovernanceConfig {
+  std::string policies = "config/policies.toml";  // roles, classifications, masking
+  // Outside the lake, never copied with it: the audit log, the API token hashes, the
+  // per-customer key store and the erasure log. LASTRO_GOVERNANCE_DIR.
+  std::string state_dir = "build/var/governance";
+  std::string master_key;  // LASTRO_MASTER_KEY: wraps per-customer data keys (secret)
+  std::string serve_addr = "127.0.0.1:8095";  // LASTRO_SERVE_ADDR: `lastro serve`
+  int serve_threads = 2;                      // query threads of `lastro serve`
+  int query_timeout_ms = 30000;               // a query running longer is cancelled
+  int max_rows = 100000;                      // rows returned by one query, at most
+  std::string tls_cert_file;                  // both set: `lastro serve` speaks HTTPS only
+  std::string tls_key_file;
+};
+
 struct Config {
   PgConfig pg;
   RiskConfig risk;
@@ -172,6 +187,7 @@ struct Config {
   EventsConfig events;
   OpenFinanceConfig openfinance;
   MartConfig mart;
+  GovernanceConfig governance;
 };
 
 // Reads a variable; returns nullopt when unset. Injected so tests need no setenv.
