@@ -1,6 +1,7 @@
 #include "mart/sources.h"
 
 #include <filesystem>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -44,6 +45,7 @@ const std::vector<Source>& ModelSources() {
         {"state", "VARCHAR"},
         {"acquisition_channel", "VARCHAR"},
         {"birth_year", "INTEGER"},
+        {"marketing_consent", "BOOLEAN"},
         {"created_at", "TIMESTAMP"},
         {"updated_at", "TIMESTAMP"}}},
       {"src_bronze_customers",
@@ -55,6 +57,7 @@ const std::vector<Source>& ModelSources() {
         {"state", "VARCHAR"},
         {"acquisition_channel", "VARCHAR"},
         {"birth_date", "DATE"},
+        {"marketing_consent", "BOOLEAN"},
         {"created_at", "TIMESTAMP"},
         {"updated_at", "TIMESTAMP"},
         {"run_id", "VARCHAR"}}},
@@ -108,10 +111,8 @@ std::map<std::string, std::string> SourceVersions(const lake::TableStore& store)
 Status DeclareSources(lake::Engine& engine, const lake::TableStore& store) {
   namespace fs = std::filesystem;
   for (const Source& s : ModelSources()) {
-    std::vector<std::string> casts, defs;
+    std::vector<std::string> defs;
     for (const SourceColumn& c : s.columns) {
-      casts.push_back(absl::StrCat("CAST(", lake::SqlIdent(c.name), " AS ", c.type, ") AS ",
-                                   lake::SqlIdent(c.name)));
       defs.push_back(absl::StrCat(lake::SqlIdent(c.name), " ", c.type));
     }
     bool has_files = false;
@@ -132,10 +133,21 @@ Status DeclareSources(lake::Engine& engine, const lake::TableStore& store) {
             absl::StrCat("cannot resolve ", s.zone, "/", s.table, ": ", ec.message()));
       }
       std::string glob = (pinned / (s.partitioned ? "*/*.parquet" : "*.parquet")).string();
+      const std::string scan =
+          absl::StrCat("read_parquet(", lake::SqlString(glob), ", hive_partitioning = ",
+                       s.partitioned ? "true" : "false", ", union_by_name = true)");
+      // Files written before a column was added lack it: it reads as NULL there.
+      LASTRO_ASSIGN_OR_RETURN(lake::QueryResult present,
+                              engine.Query(absl::StrCat("DESCRIBE SELECT * FROM ", scan)));
+      std::set<std::string> names;
+      for (size_t i = 0; i < present.rows(); ++i) names.insert(*present.Text(i, 0));
+      std::vector<std::string> casts;
+      for (const SourceColumn& c : s.columns) {
+        casts.push_back(absl::StrCat("CAST(", names.contains(c.name) ? lake::SqlIdent(c.name) : "NULL",
+                                     " AS ", c.type, ") AS ", lake::SqlIdent(c.name)));
+      }
       sql = absl::StrCat("CREATE OR REPLACE TEMP VIEW ", s.view, " AS SELECT ",
-                         absl::StrJoin(casts, ", "), " FROM read_parquet(", lake::SqlString(glob),
-                         ", hive_partitioning = ", s.partitioned ? "true" : "false",
-                         ", union_by_name = true)");
+                         absl::StrJoin(casts, ", "), " FROM ", scan);
     }
     LASTRO_RETURN_IF_ERROR(engine.Execute(sql));
   }
