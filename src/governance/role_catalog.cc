@@ -79,6 +79,20 @@ Status Build(const RoleCatalogOptions& options, const Policies& policies, const 
   return engine->Execute(absl::StrCat("USE ", SqlIdent(target), "; DETACH src; CHECKPOINT;"));
 }
 
+// Whether `role` sees every table of `schema` exactly as it is (every column allowed, no
+// row condition): its catalog is then the published file itself, not a copy.
+bool SeesEverythingAsIs(const Policies& policies, const RolePolicy& role, const CatalogSchema& schema) {
+  std::vector<TableView> views = RoleTables(policies, role, schema, "");
+  if (views.size() != schema.size()) return false;
+  for (const TableView& v : views) {
+    if (!v.where.empty() || !v.problems.empty()) return false;
+    for (const ColumnView& c : v.columns) {
+      if (c.mask != Mask::kAllow) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 StatusOr<CatalogSchema> ReadCatalogSchema(lake::Engine& engine, const std::string& database) {
@@ -121,6 +135,17 @@ StatusOr<RoleCatalog> EnsureRoleCatalog(const RoleCatalogOptions& options,
     return absl::NotFoundError(absl::StrCat("no published catalog under ",
                                             options.lake_root.string(), " (run lastro refresh first)"));
   }
+  const fs::path published = store.VersionDir(version) / "catalog.duckdb";
+  {
+    LASTRO_ASSIGN_OR_RETURN(auto engine, lake::Engine::Open({.memory_limit = "256MB",
+                                                             .database = published,
+                                                             .read_only = true,
+                                                             .external_access = false}));
+    LASTRO_ASSIGN_OR_RETURN(CatalogSchema full, ReadCatalogSchema(*engine));
+    if (SeesEverythingAsIs(policies, role, full)) {
+      return RoleCatalog{.role = role.name, .version = version, .path = published, .schema = std::move(full)};
+    }
+  }
   const fs::path dir = store.VersionDir(version) / "roles";
   const fs::path path =
       dir / absl::StrCat(role.name, "-", CatalogKey(policies, role, options.mask_secret), ".duckdb");
@@ -129,7 +154,7 @@ StatusOr<RoleCatalog> EnsureRoleCatalog(const RoleCatalogOptions& options,
     fs::create_directories(dir, ec);
     if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
     const fs::path tmp = fs::path(path.string() + TempSuffix());
-    Status built = Build(options, policies, role, store.VersionDir(version) / "catalog.duckdb", tmp);
+    Status built = Build(options, policies, role, published, tmp);
     if (built.ok()) {
       fs::rename(tmp, path, ec);
       if (ec) built = absl::UnavailableError(absl::StrCat("cannot publish ", path.string(), ": ", ec.message()));

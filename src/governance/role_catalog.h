@@ -5,6 +5,8 @@
 //   <lake>/_catalog/versions/<version>/roles/<role>-<key>.duckdb
 //
 // (<key> names the policies' digest and the mask key, so a policy change builds anew).
+// A role that sees every table and column as they are (risk_admin) reads the published
+// catalog.duckdb itself: same sandbox, no copy.
 // A role's queries open only that file, READ_ONLY, with external access off and the
 // configuration locked (governed_query.h): what is not in the file cannot be reached
 // by any SQL, which makes the file, not the SQL checks, the security boundary.
