@@ -22,18 +22,6 @@ using decide::Outcome;
 // ----------------------------------------------------------------------------------
 // Replay and aggregation.
 
-std::optional<std::string_view> NotReplayable(const BacktestRow& row) {
-  if (row.actual_decision.empty()) return kNoDecision;
-  if (row.actual_decision == "FAILED") return kProviderFailure;
-  for (const std::string& reason : row.actual_reason_codes) {
-    if (reason.rfind("PROVIDER_", 0) == 0) return kProviderFailure;
-  }
-  if (!decide::ParseOutcome(row.actual_decision)) return kUnknownDecision;
-  if (!row.risk_score || !row.probability_of_default) return kNoRiskScore;
-  if (!row.first_time_customer) return kInputsNotRecorded;
-  return std::nullopt;
-}
-
 void Count(OutcomeCounts& counts, Outcome outcome) {
   switch (outcome) {
     case Outcome::kApproved:
@@ -87,6 +75,18 @@ bool Contains(const std::vector<std::string>& list, const std::string& value) {
 
 }  // namespace
 
+std::optional<std::string_view> WhyNotReplayable(const BacktestRow& row) {
+  if (row.actual_decision.empty()) return kNoDecision;
+  if (row.actual_decision == "FAILED") return kProviderFailure;
+  for (const std::string& reason : row.actual_reason_codes) {
+    if (reason.rfind("PROVIDER_", 0) == 0) return kProviderFailure;
+  }
+  if (!decide::ParseOutcome(row.actual_decision)) return kUnknownDecision;
+  if (!row.risk_score || !row.probability_of_default) return kNoRiskScore;
+  if (!row.first_time_customer) return kInputsNotRecorded;
+  return std::nullopt;
+}
+
 decide::PolicyInput PolicyInputOf(const BacktestRow& row) {
   decide::PolicyInput in;
   in.score = *row.risk_score;
@@ -113,7 +113,7 @@ BacktestReport RunBacktest(const decide::Policy& candidate, const std::vector<Ba
   std::vector<uint32_t> fired;  // reused: Evaluate() does not allocate once it is sized
   std::vector<std::string> candidate_reasons;
   for (const BacktestRow& row : rows) {
-    if (std::optional<std::string_view> why = NotReplayable(row)) {
+    if (std::optional<std::string_view> why = WhyNotReplayable(row)) {
       ++report.not_replayable;
       ++report.not_replayable_by_reason[std::string(*why)];
       continue;

@@ -130,6 +130,12 @@ struct BacktestReport {
 // left out of every group. Never fails; an empty input gives an empty report.
 BacktestReport RunBacktest(const decide::Policy& candidate, const std::vector<BacktestRow>& rows);
 
+// Why `row` cannot be replayed (kNoDecision, kProviderFailure, kUnknownDecision,
+// kNoRiskScore or kInputsNotRecorded, checked in that order), or nullopt when it can:
+// the rule RunBacktest() applies, for callers that replay one request (lastro
+// decision explain).
+std::optional<std::string_view> WhyNotReplayable(const BacktestRow& row);
+
 // What the policy engine sees for a replayable row (risk score, PD and first-time flag
 // present). A view: it borrows the row's strings, which must outlive its use.
 decide::PolicyInput PolicyInputOf(const BacktestRow& row);
