@@ -41,6 +41,7 @@ void RegisterIngest(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void RegisterMart(CLI::App& app, GlobalFlags& flags, int& exit_code);  // refresh, query
 void RegisterDaily(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void RegisterFeatures(CLI::App& app, GlobalFlags& flags, int& exit_code);  // features export
+void RegisterAudit(CLI::App& app, GlobalFlags& flags, int& exit_code);     // audit verify, token
 
 // `lastro ingest` sources, each in its own file (cmd_ingest_<source>.cc).
 void RegisterIngestEvents(CLI::App& ingest, GlobalFlags& flags, int& exit_code);

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   lastro::cli::RegisterMart(app, flags, exit_code);
   lastro::cli::RegisterDaily(app, flags, exit_code);
   lastro::cli::RegisterFeatures(app, flags, exit_code);
+  lastro::cli::RegisterAudit(app, flags, exit_code);
   lastro::cli::InstallSignalHandlers();
   try {
     app.parse(argc, argv);
