@@ -42,6 +42,7 @@ void RegisterMart(CLI::App& app, GlobalFlags& flags, int& exit_code);  // refres
 void RegisterDaily(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void RegisterFeatures(CLI::App& app, GlobalFlags& flags, int& exit_code);  // features export
 void RegisterDecision(CLI::App& app, GlobalFlags& flags, int& exit_code);  // decision explain
+void RegisterAudit(CLI::App& app, GlobalFlags& flags, int& exit_code);     // audit verify, token
 
 // `lastro ingest` sources, each in its own file (cmd_ingest_<source>.cc).
 void RegisterIngestEvents(CLI::App& ingest, GlobalFlags& flags, int& exit_code);

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   lastro::cli::RegisterDaily(app, flags, exit_code);
   lastro::cli::RegisterFeatures(app, flags, exit_code);
   lastro::cli::RegisterDecision(app, flags, exit_code);
+  lastro::cli::RegisterAudit(app, flags, exit_code);
   lastro::cli::InstallSignalHandlers();
   try {
     app.parse(argc, argv);

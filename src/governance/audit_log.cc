@@ -1,0 +1,403 @@
+#include "governance/audit_log.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/pii.h"
+#include "governance/audit_util.h"
+
+namespace lastro::governance {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr std::array<std::string_view, 5> kOutcomes = {"allowed", "denied", "error", "cancelled",
+                                                       "timeout"};
+
+Status Errno(std::string_view what, const fs::path& path) {
+  return absl::UnavailableError(absl::StrCat("audit log: cannot ", std::string(what), " ",
+                                             path.string(), ": ", std::strerror(errno)));
+}
+
+// The one serialisation used for both the stored line and the hash: nlohmann's
+// object keeps its keys sorted, no whitespace, invalid UTF-8 replaced by U+FFFD.
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// The canonical form of an entry: the object without its `hash`. Independent of the
+// order of the keys in the file, since parsing sorts them again.
+std::string Canonical(json j) {
+  j.erase("hash");
+  return Dump(j);
+}
+
+// Holds flock(2) on `fd` while in scope (retrying on EINTR).
+class FileLock {
+ public:
+  FileLock(int fd, int operation) : fd_(fd) {
+    while ((ok_ = ::flock(fd_, operation) == 0) == false && errno == EINTR) {
+    }
+  }
+  ~FileLock() {
+    if (ok_) ::flock(fd_, LOCK_UN);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  int fd_;
+  bool ok_ = false;
+};
+
+Status PreadAll(int fd, int64_t offset, int64_t n, std::string* out, const fs::path& path) {
+  out->assign(static_cast<size_t>(n), '\0');
+  int64_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(fd, out->data() + done, static_cast<size_t>(n - done), offset + done);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Errno("read", path);
+    if (r == 0) break;  // shorter than fstat said: cut meanwhile
+    done += r;
+  }
+  out->resize(static_cast<size_t>(done));
+  return absl::OkStatus();
+}
+
+// The offset of the last '\n' in [0, before), or -1.
+StatusOr<int64_t> LastNewlineBefore(int fd, int64_t before, const fs::path& path) {
+  constexpr int64_t kChunk = 64 * 1024;
+  std::string buf;
+  for (int64_t end = before; end > 0;) {
+    const int64_t start = std::max<int64_t>(0, end - kChunk);
+    LASTRO_RETURN_IF_ERROR(PreadAll(fd, start, end - start, &buf, path));
+    const size_t at = buf.rfind('\n');
+    if (at != std::string::npos) return start + static_cast<int64_t>(at);
+    end = start;
+  }
+  return -1;
+}
+
+// What an append needs from the end of the file, read under the lock.
+struct Tail {
+  int64_t size = 0;          // the file's size
+  int64_t complete_end = 0;  // bytes up to and including the last '\n'
+  std::string last_line;     // the last complete line (without '\n'), "" when none
+};
+
+StatusOr<Tail> ReadTail(int fd, const fs::path& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return Errno("stat", path);
+  Tail tail;
+  tail.size = st.st_size;
+  LASTRO_ASSIGN_OR_RETURN(int64_t last_nl, LastNewlineBefore(fd, tail.size, path));
+  tail.complete_end = last_nl + 1;
+  if (last_nl < 0) return tail;
+  LASTRO_ASSIGN_OR_RETURN(int64_t prev_nl, LastNewlineBefore(fd, last_nl, path));
+  LASTRO_RETURN_IF_ERROR(PreadAll(fd, prev_nl + 1, last_nl - prev_nl - 1, &tail.last_line, path));
+  return tail;
+}
+
+bool IsHex64(const json& v) {
+  internal::Sha256Digest d;
+  return v.is_string() && internal::FromHex(v.get<std::string>(), &d);
+}
+
+json EntryJson(const AuditEntry& e) {
+  // Rounded to the microsecond so that the text in the file is short and re-parses to
+  // the same double; a non-finite duration (a caller's bug) is not worth a refusal.
+  const double duration =
+      std::isfinite(e.duration_ms) ? std::round(e.duration_ms * 1000.0) / 1000.0 : 0.0;
+  return json{
+      {"user", e.user},      {"role", e.role},          {"action", e.action},
+      {"sql", e.sql},        {"tables", e.tables},      {"columns", e.columns},
+      {"rows", e.rows},      {"duration_ms", duration}, {"outcome", e.outcome},
+      {"reason", e.reason},  {"remote", e.remote},      {"catalog_version", e.catalog_version},
+      {"subject", e.subject}};
+}
+
+// Writes `line` at the end of the file and syncs it; on failure cuts the file back to
+// `size` so that nothing of an unacknowledged entry stays (best effort).
+Status WriteDurably(int fd, int64_t size, const std::string& line, const fs::path& path) {
+  if (!internal::WriteAll(fd, line)) {
+    Status s = Errno("write", path);
+    IgnoreError(::ftruncate(fd, size) == 0 ? absl::OkStatus() : Errno("truncate", path));
+    return s;
+  }
+  if (::fdatasync(fd) != 0) {
+    Status s = Errno("fdatasync", path);
+    IgnoreError(::ftruncate(fd, size) == 0 ? absl::OkStatus() : Errno("truncate", path));
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+void ShipToLogs(const AuditEntry& e, int64_t seq, const std::string& hash) {
+  // The log's own scrubbing also redacts every string value; the SQL and the reason
+  // are redacted here as well so that this line never depends on it.
+  log::Info("audit entry", {{"logger", "audit"},
+                            {"seq", seq},
+                            {"hash", hash},
+                            {"user", e.user},
+                            {"role", e.role},
+                            {"action", e.action},
+                            {"outcome", e.outcome},
+                            {"tables", e.tables},
+                            {"rows", e.rows},
+                            {"duration_ms", e.duration_ms},
+                            {"catalog_version", e.catalog_version},
+                            {"sql", pii::Redact(e.sql)},
+                            {"reason", pii::Redact(e.reason)}});
+  metrics::Registry::Global()
+      .GetCounter("lastro.audit.entries", "Audit log entries appended, by action and outcome",
+                  {{"action", e.action}, {"outcome", e.outcome}})
+      .Add();
+}
+
+// Writes `entry` after the file's last complete line (`tail`, read under the lock):
+// seq and prev from that line, at from `clock`. Sets `hash` to the new entry's hash.
+StatusOr<int64_t> WriteEntry(int fd, const fs::path& path, const Clock& clock,
+                             const AuditEntry& entry, const Tail& tail, std::string* hash) {
+  int64_t seq = 1;
+  std::string prev(kAuditGenesisHash);
+  if (!tail.last_line.empty() || tail.complete_end > 0) {
+    const json last = json::parse(tail.last_line, nullptr, false);
+    if (last.is_discarded() || !last.is_object() || !last.contains("seq") ||
+        !last["seq"].is_number_integer() || !last.contains("hash") || !IsHex64(last["hash"])) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("audit log ", path.string(),
+                       ": its last line is not a valid entry; nothing appended (stop and alert: "
+                       "run `lastro audit verify`)"));
+    }
+    seq = last["seq"].get<int64_t>() + 1;
+    prev = last["hash"].get<std::string>();
+  }
+  json j = EntryJson(entry);
+  j["seq"] = seq;
+  j["at"] = internal::Rfc3339(clock.WallMicros(), /*with_micros=*/true);
+  j["prev"] = prev;
+  j = json::parse(Dump(j));  // normalised: what the file will hold, re-read
+  *hash = internal::Sha256Hex(Canonical(j));
+  j["hash"] = *hash;
+  LASTRO_RETURN_IF_ERROR(WriteDurably(fd, tail.size, Dump(j) + "\n", path));
+  return seq;
+}
+
+std::string SqlQuote(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+fs::path AuditLogFile(const fs::path& state_dir) { return state_dir / "audit" / "audit.jsonl"; }
+
+StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const fs::path& state_dir, const Clock& clock) {
+  const fs::path path = AuditLogFile(state_dir);
+  LASTRO_RETURN_IF_ERROR(internal::MakePrivateDir(state_dir));
+  LASTRO_RETURN_IF_ERROR(internal::MakePrivateDir(path.parent_path()));
+  const int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("open", path);
+  // The file's name must be durable before its first entry is acknowledged.
+  const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool dir_synced = dir >= 0 && ::fsync(dir) == 0;
+  if (dir >= 0) ::close(dir);
+  if (!dir_synced) {
+    Status s = Errno("sync the folder of", path);
+    ::close(fd);
+    return s;
+  }
+  if (!internal::SodiumReady()) {
+    ::close(fd);
+    return absl::InternalError("audit log: libsodium cannot be initialised");
+  }
+  return std::unique_ptr<AuditLog>(new AuditLog(fd, path, clock));
+}
+
+AuditLog::~AuditLog() { ::close(fd_); }
+
+StatusOr<int64_t> AuditLog::Append(const AuditEntry& entry) {
+  if (entry.action.empty()) return absl::InvalidArgumentError("audit entry without an action");
+  if (std::find(kOutcomes.begin(), kOutcomes.end(), entry.outcome) == kOutcomes.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("audit entry with an unknown outcome '", entry.outcome, "'"));
+  }
+  const auto started = std::chrono::steady_clock::now();
+  std::string hash;
+  int64_t seq = 0;
+  {
+    std::lock_guard lock(mu_);
+    FileLock flock(fd_, LOCK_EX);
+    if (!flock.ok()) return Errno("lock", path_);
+    LASTRO_ASSIGN_OR_RETURN(Tail tail, ReadTail(fd_, path_));
+    if (tail.complete_end < tail.size) {
+      // An incomplete last line: an append that crashed between write and sync, so
+      // never acknowledged. Cut it off, and record the cut in the chain itself.
+      std::string fragment;
+      LASTRO_RETURN_IF_ERROR(
+          PreadAll(fd_, tail.complete_end, tail.size - tail.complete_end, &fragment, path_));
+      if (::ftruncate(fd_, tail.complete_end) != 0) return Errno("truncate", path_);
+      const std::string why =
+          absl::StrCat("cut off an incomplete last line of ", fragment.size(), " bytes (sha256 ",
+                       internal::Sha256Hex(fragment), ") left by an interrupted append");
+      log::Warn("audit log: " + why, {{"logger", "audit"}, {"file", path_.string()}});
+      AuditEntry recover{.user = "lastro",
+                         .action = "audit.recover",
+                         .outcome = "error",
+                         .reason = why,
+                         .remote = "local"};
+      tail.size = tail.complete_end;
+      LASTRO_ASSIGN_OR_RETURN(int64_t recovered_seq,
+                              WriteEntry(fd_, path_, clock_, recover, tail, &hash));
+      ShipToLogs(recover, recovered_seq, hash);
+      LASTRO_ASSIGN_OR_RETURN(tail, ReadTail(fd_, path_));
+    }
+    LASTRO_ASSIGN_OR_RETURN(seq, WriteEntry(fd_, path_, clock_, entry, tail, &hash));
+  }
+  metrics::Registry::Global()
+      .GetHistogram("lastro.audit.append.ms", "Time to append and sync one audit entry (ms)")
+      .Observe(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                   .count());
+  ShipToLogs(entry, seq, hash);
+  return seq;
+}
+
+namespace {
+
+// Checks one line at position `seq` after an entry whose hash is `prev`. Returns the
+// problem ("" when the line is intact) and sets `hash` to the line's hash.
+std::string CheckLine(std::string_view line, int64_t seq, const std::string& prev,
+                      std::string* hash) {
+  const json j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return "not a JSON object";
+  if (!j.contains("seq") || !j["seq"].is_number_integer()) return "no integer seq";
+  const int64_t found = j["seq"].get<int64_t>();
+  if (found != seq) {
+    return absl::StrCat("seq ", found, " where ", seq,
+                        " was expected (a line removed, inserted or reordered)");
+  }
+  if (!j.contains("prev") || !j["prev"].is_string() || j["prev"].get<std::string>() != prev) {
+    return seq == 1 ? std::string("prev of the first entry is not 64 zeros")
+                    : absl::StrCat("prev is not the hash of entry ", seq - 1,
+                                   " (a line removed, inserted or reordered, or a forged entry)");
+  }
+  if (!j.contains("hash") || !IsHex64(j["hash"])) return "no hash";
+  *hash = j["hash"].get<std::string>();
+  if (internal::Sha256Hex(Canonical(j)) != *hash) {
+    return "the hash does not match the entry's content (a field was edited)";
+  }
+  return "";
+}
+
+}  // namespace
+
+StatusOr<AuditVerification> VerifyAuditLog(const fs::path& state_dir,
+                                           std::string_view expect_head) {
+  std::string expected;
+  if (!expect_head.empty()) {
+    internal::Sha256Digest d;
+    if (!internal::FromHex(expect_head, &d)) {
+      return absl::InvalidArgumentError("the expected head must be 64 hex digits (a SHA-256)");
+    }
+    expected = internal::ToHex(d);
+  }
+  const fs::path path = AuditLogFile(state_dir);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    return absl::NotFoundError(absl::StrCat("no audit log at ", path.string()));
+  }
+  if (fd < 0) return Errno("open", path);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  // The entries present now: appends hold the lock for their whole write, so the
+  // size seen under a shared lock ends at a complete line. Later appends only add
+  // bytes after it, so the rest is read without blocking them.
+  int64_t size = 0;
+  {
+    FileLock lock(fd, LOCK_SH);
+    if (!lock.ok()) return Errno("lock", path);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return Errno("stat", path);
+    size = st.st_size;
+  }
+  AuditVerification v;
+  std::string prev(kAuditGenesisHash);
+  bool head_found = false;
+  std::string pending;
+  std::string chunk;
+  auto fail = [&](int64_t seq, std::string problem) {
+    v.ok = false;
+    v.first_bad_seq = seq;
+    v.problem = absl::StrCat("entry ", seq, ": ", problem);
+  };
+  constexpr int64_t kChunk = 1 << 20;
+  for (int64_t offset = 0; offset < size && v.ok; offset += kChunk) {
+    LASTRO_RETURN_IF_ERROR(PreadAll(fd, offset, std::min(kChunk, size - offset), &chunk, path));
+    if (chunk.empty()) break;
+    pending += chunk;
+    size_t start = 0;
+    for (size_t nl; v.ok && (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+      const int64_t seq = v.entries + 1;
+      std::string hash;
+      std::string problem =
+          CheckLine(std::string_view(pending).substr(start, nl - start), seq, prev, &hash);
+      if (!problem.empty()) {
+        fail(seq, std::move(problem));
+        break;
+      }
+      v.entries = seq;
+      v.head_seq = seq;
+      v.head_hash = hash;
+      head_found = head_found || hash == expected;
+      prev = std::move(hash);
+    }
+    pending.erase(0, start);
+  }
+  if (v.ok && !pending.empty()) {
+    fail(v.entries + 1,
+         "the last line is incomplete (no newline at its end): the file was truncated");
+  }
+  if (v.ok && !expected.empty() && !head_found) {
+    v.ok = false;
+    v.problem = absl::StrCat("the expected head ", expected,
+                             " is not in the log: entries were cut off its end, or the whole "
+                             "chain was rewritten");
+  }
+  return v;
+}
+
+std::string AuditViewSql(const fs::path& log_file) {
+  return absl::StrCat(
+      "CREATE OR REPLACE VIEW audit_log AS SELECT seq, \"at\", \"user\", role, action, outcome, "
+      "reason, sql, \"tables\", \"columns\", \"rows\", duration_ms, remote, catalog_version, "
+      "subject, prev, hash FROM read_json(",
+      SqlQuote(log_file.string()),
+      ", format = 'newline_delimited', records = true, maximum_object_size = 67108864, "
+      "timestampformat = '%Y-%m-%dT%H:%M:%S.%fZ', columns = {'seq': 'BIGINT', 'at': "
+      "'TIMESTAMP', 'user': 'VARCHAR', 'role': 'VARCHAR', 'action': 'VARCHAR', 'outcome': "
+      "'VARCHAR', 'reason': 'VARCHAR', 'sql': 'VARCHAR', 'tables': 'VARCHAR[]', 'columns': "
+      "'VARCHAR[]', 'rows': 'BIGINT', 'duration_ms': 'DOUBLE', 'remote': 'VARCHAR', "
+      "'catalog_version': 'VARCHAR', 'subject': 'VARCHAR', 'prev': 'VARCHAR', 'hash': "
+      "'VARCHAR'})");
+}
+
+}  // namespace lastro::governance
