@@ -1,22 +1,32 @@
-// One HTTP/1.1 connection: reads requests, dispatches them to handlers, writes
-// responses or a streamed (chunked) body. Every member of Connection is touched
-// only on the connection's strand; Responder::Impl and StreamImpl are the
+// One HTTP/1.1 connection, plain or TLS: reads requests, dispatches them to handlers,
+// writes responses or a streamed (chunked) body. The HTTP logic is written once, as a
+// template over the stream type (Beast's tcp_stream, or ssl_stream over it); TLS adds
+// only the handshake and a close_notify where plain TCP half-closes. Every member of
+// a connection is touched only on its strand; Responder::Impl and StreamImpl are the
 // thread-safe doors through which other threads reach it (by posting).
+#include "web/connection.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <optional>
-#include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "common/log.h"
 #include "web/event_stream_impl.h"
 #include "web/server_core.h"
 
@@ -33,103 +43,77 @@ constexpr size_t kHeaderLimit = size_t{16} * 1024;
 // How long a server-closed connection keeps reading (and discarding) so that the
 // peer gets our final response instead of a reset.
 constexpr std::chrono::seconds kLingerTimeout{2};
+// A TLS handshake gets at most this long (or idle_timeout when shorter): a client
+// that connects and says nothing must not keep a connection for a full idle timeout.
+constexpr std::chrono::milliseconds kHandshakeTimeout{10000};
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
-
-bool IsJson(std::string_view content_type) {
-  return content_type.substr(0, 16) == "application/json";
+// OpenSSL recognised an HTTP request line where a ClientHello belongs.
+bool IsPlainHttpRequest(const beast::error_code& ec) {
+  return ec.category() == net::error::get_ssl_category() &&
+         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST;
 }
 
-// Status, content type, security headers and the caller's extra headers. An extra
-// header replaces a default of the same name; repeated extras are all kept.
-void ApplyHeaders(const ServerOptions& options, const Response& r, bool streaming,
-                  http::response_header<>& h) {
-  int status = r.status;
-  if (status < 200 || status > 599) {
-    status = 500;
-  }
-  h.result(static_cast<unsigned>(status));
-  h.set(http::field::server, "lastro");
-  if (!r.content_type.empty() && !HasLineBreak(r.content_type)) {
-    h.set(http::field::content_type, r.content_type);
-  }
-  if (!options.csp.empty()) {
-    h.set("Content-Security-Policy", options.csp);
-  }
-  h.set("X-Content-Type-Options", "nosniff");
-  h.set("X-Frame-Options", "DENY");
-  h.set("Referrer-Policy", "no-referrer");
-  if (streaming) {
-    h.set(http::field::cache_control, "no-cache");
-    h.set("X-Accel-Buffering", "no");
-  } else if (IsJson(r.content_type)) {
-    h.set(http::field::cache_control, "no-store");
-  }
-  for (const auto& [name, value] : r.headers) {
-    if (!HasLineBreak(name) && !HasLineBreak(value)) {
-      h.erase(name);
-    }
-  }
-  for (const auto& [name, value] : r.headers) {
-    // Dropped rather than sent: a CR/LF here would let input split the response.
-    if (!name.empty() && !HasLineBreak(name) && !HasLineBreak(value)) {
-      h.insert(name, value);
-    }
-  }
-}
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
-std::string FormatStreamHead(const ServerOptions& options, const Response& head, unsigned version,
-                             bool chunked) {
-  http::response<http::empty_body> res;
-  res.version(version);
-  ApplyHeaders(options, head, /*streaming=*/true, res);
-  if (chunked) {
-    res.chunked(true);
-  }
-  // A stream owns its connection to the end: the client reconnects for the next one.
-  res.keep_alive(false);
-  std::ostringstream os;
-  os << res.base();
-  return os.str();
-}
-
-}  // namespace
-
-class Connection : public std::enable_shared_from_this<Connection> {
+template <typename Stream>
+class BasicConnection final : public Connection {
  public:
-  Connection(std::shared_ptr<ServerCore> core, tcp::socket socket)
-      : core_(std::move(core)), stream_(std::move(socket)), executor_(stream_.get_executor()) {}
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
-  const net::any_io_executor& executor() const { return executor_; }
-  const std::shared_ptr<ServerCore>& core() const { return core_; }
+  BasicConnection(std::shared_ptr<ServerCore> core, tcp::socket socket)
+      : Connection(std::move(core), socket.get_executor()),
+        stream_(MakeStream(*core_, std::move(socket))) {}
 
-  // Strand only.
-  void Start();
-  void Close();
-  void FlushStream();
-
-  // Any thread.
-  void PostSend(uint64_t seq, Response response);
-  void PostBeginStream(uint64_t seq, std::shared_ptr<StreamImpl> stream);
+  void Start() override;
+  void Close() override;
+  void FlushStream() override;
 
  private:
-  enum class Phase { kReading, kHandling, kWriting, kStreaming, kLingering, kClosed };
+  enum class Phase {
+    kHandshaking,
+    kReading,
+    kHandling,
+    kWriting,
+    kStreaming,
+    kFinishing,  // TLS stream complete; waiting for the disconnect read to end
+    kLingering,
+    kClosed,
+  };
 
+  static Stream MakeStream(ServerCore& core, tcp::socket socket) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *core.tls());
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+  std::shared_ptr<BasicConnection> Self() {
+    return std::static_pointer_cast<BasicConnection>(shared_from_this());
+  }
+  // The TCP layer: deadlines, the socket, closing.
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+
+  void SendIfCurrent(uint64_t seq, Response response) override;
+  void BeginStream(uint64_t seq, std::shared_ptr<StreamImpl> stream) override;
+
+  void Handshake();
+  void RefusePlainHttp();
   void DoReadHeader();
   void OnHeader(beast::error_code ec);
   void ReadBody();
   void HandleReadError(beast::error_code ec);
   void OnRequest();
+  void PrepareResponse(Response r, unsigned version, bool keep_alive);
   void SendResponse(Response response, bool close);
   void LingerClose();
+  void LingerTcp();
   void DrainUntilEof();
-  void BeginStream(uint64_t seq, std::shared_ptr<StreamImpl> stream);
   void ReadForDisconnect();
+  void FinishStream();
 
-  const std::shared_ptr<ServerCore> core_;
-  beast::tcp_stream stream_;
-  const net::any_io_executor executor_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
@@ -146,52 +130,73 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::array<char, 1024> discard_{};
 };
 
-}  // namespace internal
-
-class Responder::Impl {
- public:
-  Impl(std::shared_ptr<internal::Connection> conn, uint64_t seq, unsigned version)
-      : conn(std::move(conn)), seq(seq), version(version) {}
-  // A handler that drops every copy without answering would leave the client hanging.
-  ~Impl() {
-    if (!answered.exchange(true)) {
-      conn->PostSend(seq, Response::Error(500, "handler did not respond"));
-    }
-  }
-
-  const std::shared_ptr<internal::Connection> conn;
-  const uint64_t seq;
-  const unsigned version;
-  std::atomic<bool> answered{false};
-};
-
-namespace internal {
-
-void Connection::Start() {
+template <typename Stream>
+void BasicConnection<Stream>::Start() {
   if (!core_->Register(this, weak_from_this())) {
     phase_ = Phase::kClosed;
     beast::error_code ec;
-    stream_.socket().close(ec);
+    Tcp().socket().close(ec);
     return;
   }
   registered_ = true;
   beast::error_code ec;
-  stream_.socket().set_option(tcp::no_delay(true), ec);
-  tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+  Tcp().socket().set_option(tcp::no_delay(true), ec);
+  tcp::endpoint peer = Tcp().socket().remote_endpoint(ec);
   if (!ec) {
     remote_ = peer.address().is_v6() ? "[" + peer.address().to_string() + "]"
                                      : peer.address().to_string();
     remote_ += ":" + std::to_string(peer.port());
   }
-  DoReadHeader();
+  if constexpr (kTls) {
+    Handshake();
+  } else {
+    DoReadHeader();
+  }
 }
 
-void Connection::Close() {
+template <typename Stream>
+void BasicConnection<Stream>::Handshake() {
+  phase_ = Phase::kHandshaking;
+  Tcp().expires_after(
+      std::min<std::chrono::milliseconds>(core_->options().idle_timeout, kHandshakeTimeout));
+  stream_.async_handshake(net::ssl::stream_base::server, [self = Self()](beast::error_code ec) {
+    if (self->phase_ != Phase::kHandshaking) {
+      return;  // closed meanwhile (Stop)
+    }
+    if (!ec) {
+      return self->DoReadHeader();
+    }
+    // Scanners, clients that distrust the certificate and expired timeouts are routine.
+    log::Debug("tls handshake failed", {{"remote", self->remote_}, {"error", ec.message()}});
+    if (IsPlainHttpRequest(ec)) {
+      return self->RefusePlainHttp();
+    }
+    self->Close();
+  });
+}
+
+// A plain-HTTP client on the HTTPS port gets an answer it can read, instead of a
+// connection dropped without a word.
+template <typename Stream>
+void BasicConnection<Stream>::RefusePlainHttp() {
+  PrepareResponse(Response::Error(400, "this port speaks HTTPS: use an https:// URL"), 11, false);
+  phase_ = Phase::kWriting;
+  Tcp().expires_after(core_->options().idle_timeout);
+  http::async_write(Tcp(), response_, [self = Self()](beast::error_code ec, size_t) {
+    if (ec) {
+      return self->Close();
+    }
+    self->LingerTcp();  // the TLS session failed: no close_notify to send
+  });
+}
+
+template <typename Stream>
+void BasicConnection<Stream>::Close() {
   if (phase_ == Phase::kClosed) {
     return;
   }
   phase_ = Phase::kClosed;
-  stream_.close();
+  Tcp().close();  // abortive for TLS too: no close_notify on errors, timeouts and Stop()
   if (registered_) {
     core_->Forget(this);
   }
@@ -200,7 +205,8 @@ void Connection::Close() {
   }
 }
 
-void Connection::DoReadHeader() {
+template <typename Stream>
+void BasicConnection<Stream>::DoReadHeader() {
   if (phase_ == Phase::kClosed) {
     return;
   }
@@ -208,20 +214,20 @@ void Connection::DoReadHeader() {
   parser_.emplace();
   parser_->body_limit(core_->options().max_body_bytes);
   parser_->header_limit(kHeaderLimit);
-  stream_.expires_after(core_->options().idle_timeout);
-  http::async_read_header(
-      stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  Tcp().expires_after(core_->options().idle_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = Self()](beast::error_code ec, size_t) { self->OnHeader(ec); });
 }
 
-void Connection::OnHeader(beast::error_code ec) {
+template <typename Stream>
+void BasicConnection<Stream>::OnHeader(beast::error_code ec) {
   if (ec) {
     return HandleReadError(ec);
   }
   if (!parser_->is_done() && beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
-    stream_.expires_after(core_->options().idle_timeout);
+    Tcp().expires_after(core_->options().idle_timeout);
     net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                     [self = Self()](beast::error_code ec, size_t) {
                        if (ec) {
                          return self->Close();
                        }
@@ -232,25 +238,26 @@ void Connection::OnHeader(beast::error_code ec) {
   ReadBody();
 }
 
-void Connection::ReadBody() {
+template <typename Stream>
+void BasicConnection<Stream>::ReadBody() {
   if (parser_->is_done()) {
     return OnRequest();
   }
-  stream_.expires_after(core_->options().idle_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, size_t) {
-                     if (ec) {
-                       return self->HandleReadError(ec);
-                     }
-                     self->OnRequest();
-                   });
+  Tcp().expires_after(core_->options().idle_timeout);
+  http::async_read(stream_, buffer_, *parser_, [self = Self()](beast::error_code ec, size_t) {
+    if (ec) {
+      return self->HandleReadError(ec);
+    }
+    self->OnRequest();
+  });
 }
 
-void Connection::HandleReadError(beast::error_code ec) {
+template <typename Stream>
+void BasicConnection<Stream>::HandleReadError(beast::error_code ec) {
   const auto& http_category = http::make_error_code(http::error::bad_target).category();
   if (ec.category() != http_category || ec == http::error::end_of_stream ||
       ec == http::error::partial_message) {
-    return Close();  // peer gone, idle timeout, or server closing
+    return Close();  // peer gone, idle timeout, TLS failure, or server closing
   }
   version_ = parser_->is_header_done() ? parser_->get().version() : 11;
   keep_alive_ = false;
@@ -267,14 +274,15 @@ void Connection::HandleReadError(beast::error_code ec) {
   }
 }
 
-void Connection::OnRequest() {
+template <typename Stream>
+void BasicConnection<Stream>::OnRequest() {
   http::request<http::string_body> msg = parser_->release();
   parser_.reset();
   ++seq_;
   phase_ = Phase::kHandling;
   keep_alive_ = msg.keep_alive();
   version_ = msg.version();
-  stream_.expires_never();
+  Tcp().expires_never();
 
   Request req;
   req.method = std::string(msg.method_string());
@@ -304,97 +312,118 @@ void Connection::OnRequest() {
   }
 }
 
-void Connection::SendResponse(Response r, bool close) {
-  if (phase_ != Phase::kHandling) {
-    return;
+template <typename Stream>
+void BasicConnection<Stream>::SendIfCurrent(uint64_t seq, Response response) {
+  if (phase_ == Phase::kHandling && seq_ == seq) {
+    SendResponse(std::move(response), false);
   }
+}
+
+template <typename Stream>
+void BasicConnection<Stream>::PrepareResponse(Response r, unsigned version, bool keep_alive) {
   response_ = {};
-  response_.version(version_);
+  response_.version(version);
   ApplyHeaders(core_->options(), r, /*streaming=*/false, response_);
   unsigned status = response_.result_int();
   if (status == 204 || status == 304) {
     r.body.clear();
   }
   response_.body() = std::move(r.body);
-  bool keep = keep_alive_ && !close && !core_->stopping();
-  response_.keep_alive(keep);
+  response_.keep_alive(keep_alive);
   response_.prepare_payload();
-  phase_ = Phase::kWriting;
-  stream_.expires_after(core_->options().idle_timeout);
-  http::async_write(stream_, response_,
-                    [self = shared_from_this(), keep](beast::error_code ec, size_t) {
-                      if (ec) {
-                        return self->Close();
-                      }
-                      if (!keep) {
-                        return self->LingerClose();
-                      }
-                      self->DoReadHeader();
-                    });
 }
 
-void Connection::LingerClose() {
+template <typename Stream>
+void BasicConnection<Stream>::SendResponse(Response r, bool close) {
+  if (phase_ != Phase::kHandling) {
+    return;
+  }
+  bool keep = keep_alive_ && !close && !core_->stopping();
+  PrepareResponse(std::move(r), version_, keep);
+  phase_ = Phase::kWriting;
+  Tcp().expires_after(core_->options().idle_timeout);
+  http::async_write(stream_, response_, [self = Self(), keep](beast::error_code ec, size_t) {
+    if (ec) {
+      return self->Close();
+    }
+    if (!keep) {
+      return self->LingerClose();
+    }
+    self->DoReadHeader();
+  });
+}
+
+// Ends a connection whose last response is written, without a reset that could
+// destroy that response in the client's receive buffer.
+template <typename Stream>
+void BasicConnection<Stream>::LingerClose() {
+  if (phase_ == Phase::kClosed) {
+    return;
+  }
+  if constexpr (kTls) {
+    // close_notify, then OpenSSL reads (and discards) until the client's close_notify
+    // or EOF: the TLS form of a half-close and drain.
+    phase_ = Phase::kLingering;
+    Tcp().expires_after(kLingerTimeout);
+    stream_.async_shutdown([self = Self()](beast::error_code) { self->Close(); });
+  } else {
+    LingerTcp();
+  }
+}
+
+template <typename Stream>
+void BasicConnection<Stream>::LingerTcp() {
   if (phase_ == Phase::kClosed) {
     return;
   }
   phase_ = Phase::kLingering;
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream_.expires_after(kLingerTimeout);
+  Tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+  Tcp().expires_after(kLingerTimeout);
   DrainUntilEof();
 }
 
-void Connection::DrainUntilEof() {
-  stream_.async_read_some(net::buffer(discard_),
-                          [self = shared_from_this()](beast::error_code ec, size_t) {
-                            if (ec || self->phase_ != Phase::kLingering) {
-                              return self->Close();
-                            }
-                            self->DrainUntilEof();
-                          });
-}
-
-void Connection::PostSend(uint64_t seq, Response response) {
-  core_->PostUnlessStopped(executor_,
-                           [self = shared_from_this(), seq, r = std::move(response)]() mutable {
-                             if (self->phase_ == Phase::kHandling && self->seq_ == seq) {
-                               self->SendResponse(std::move(r), false);
-                             }
-                           });
-}
-
-void Connection::PostBeginStream(uint64_t seq, std::shared_ptr<StreamImpl> stream) {
-  core_->PostUnlessStopped(executor_, [self = shared_from_this(), seq, s = std::move(stream)] {
-    self->BeginStream(seq, s);
+template <typename Stream>
+void BasicConnection<Stream>::DrainUntilEof() {
+  Tcp().async_read_some(net::buffer(discard_), [self = Self()](beast::error_code ec, size_t) {
+    if (ec || self->phase_ != Phase::kLingering) {
+      return self->Close();
+    }
+    self->DrainUntilEof();
   });
 }
 
-void Connection::BeginStream(uint64_t seq, std::shared_ptr<StreamImpl> stream) {
+template <typename Stream>
+void BasicConnection<Stream>::BeginStream(uint64_t seq, std::shared_ptr<StreamImpl> stream) {
   if (phase_ != Phase::kHandling || seq_ != seq) {
     return stream->Ended();
   }
   phase_ = Phase::kStreaming;
   stream_state_ = std::move(stream);
-  stream_.expires_never();
+  Tcp().expires_never();
   ReadForDisconnect();
   FlushStream();
 }
 
 // A client of a stream sends nothing, so a pending read completes only when it goes
 // away; that is how a dead client is noticed even when no event is being written.
-void Connection::ReadForDisconnect() {
-  stream_.async_read_some(net::buffer(discard_),
-                          [self = shared_from_this()](beast::error_code ec, size_t) {
-                            if (ec) {
-                              return self->Close();
-                            }
-                            if (self->phase_ == Phase::kStreaming) {
-                              self->ReadForDisconnect();
-                            }
-                          });
+template <typename Stream>
+void BasicConnection<Stream>::ReadForDisconnect() {
+  stream_.async_read_some(net::buffer(discard_), [self = Self()](beast::error_code ec, size_t) {
+    if (self->phase_ == Phase::kFinishing) {
+      return self->LingerClose();  // cancelled by FinishStream (or the client left)
+    }
+    if (ec) {
+      return self->Close();
+    }
+    if (self->phase_ == Phase::kStreaming) {
+      self->ReadForDisconnect();
+    }
+  });
 }
 
-void Connection::FlushStream() {
+template <typename Stream>
+void BasicConnection<Stream>::FlushStream() {
   if (phase_ != Phase::kStreaming || stream_writing_) {
     return;
   }
@@ -404,9 +433,7 @@ void Connection::FlushStream() {
   }
   if (batch.chunks.empty()) {
     if (batch.finish) {
-      beast::error_code ec;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-      Close();
+      FinishStream();
     }
     return;
   }
@@ -419,8 +446,8 @@ void Connection::FlushStream() {
   }
   stream_writing_ = true;
   // Only the write gets a deadline: a client that accepts no bytes for that long is gone.
-  stream_.expires_after(core_->options().idle_timeout);
-  net::async_write(stream_, buffers, [self = shared_from_this()](beast::error_code ec, size_t) {
+  Tcp().expires_after(core_->options().idle_timeout);
+  net::async_write(stream_, buffers, [self = Self()](beast::error_code ec, size_t) {
     self->stream_writing_ = false;
     if (ec) {
       return self->Close();
@@ -433,11 +460,34 @@ void Connection::FlushStream() {
   });
 }
 
+// The stream's response is complete and written.
+template <typename Stream>
+void BasicConnection<Stream>::FinishStream() {
+  if constexpr (kTls) {
+    // A close_notify tells the client that the end is real, not a cut (an HTTP/1.0
+    // stream has no other end marker). A TLS shutdown reads too, so the disconnect
+    // read must end first; its handler goes on with LingerClose.
+    phase_ = Phase::kFinishing;
+    Tcp().cancel();
+  } else {
+    beast::error_code ec;
+    Tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+    Close();
+  }
+}
+
+}  // namespace
+
 void CloseOnStrand(Connection& conn) { conn.Close(); }
 void FlushStreamOnStrand(Connection& conn) { conn.FlushStream(); }
 
 void StartConnection(const std::shared_ptr<ServerCore>& core, tcp::socket socket) {
-  auto conn = std::make_shared<Connection>(core, std::move(socket));
+  std::shared_ptr<Connection> conn;
+  if (core->tls() != nullptr) {
+    conn = std::make_shared<BasicConnection<TlsStream>>(core, std::move(socket));
+  } else {
+    conn = std::make_shared<BasicConnection<PlainStream>>(core, std::move(socket));
+  }
   net::dispatch(conn->executor(), [conn] { conn->Start(); });
 }
 
@@ -446,31 +496,4 @@ void CloseConnectionAsync(const std::shared_ptr<Connection>& conn) {
 }
 
 }  // namespace internal
-
-void Responder::Send(Response response) const {
-  if (!impl_ || impl_->answered.exchange(true)) {
-    return;
-  }
-  impl_->conn->PostSend(impl_->seq, std::move(response));
-}
-
-std::shared_ptr<EventStream> Responder::OpenStream(const Response& head,
-                                                   size_t max_queued_bytes) const {
-  if (!impl_) {
-    return nullptr;
-  }
-  const auto& conn = impl_->conn;
-  bool chunked = impl_->version >= 11;
-  auto stream = std::make_shared<internal::StreamImpl>(conn->core(), conn->executor(), conn,
-                                                       max_queued_bytes, chunked);
-  if (impl_->answered.exchange(true)) {
-    stream->MarkDead();
-    return stream;
-  }
-  stream->QueueHead(
-      internal::FormatStreamHead(conn->core()->options(), head, impl_->version, chunked));
-  conn->PostBeginStream(impl_->seq, stream);
-  return stream;
-}
-
 }  // namespace lastro::web

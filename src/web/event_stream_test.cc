@@ -13,32 +13,13 @@
 namespace lastro::web {
 namespace {
 
+using testing::OpenedStreams;
 using testing::RawClient;
 using testing::StreamClient;
 using testing::WaitFor;
 
-// Streams opened by the /events route, in order, with their OnClose counts.
-struct Streams {
-  std::mutex mu;
-  std::vector<std::shared_ptr<EventStream>> opened;       // guarded by mu
-  std::vector<std::shared_ptr<std::atomic<int>>> closes;  // guarded by mu
-
-  size_t size() {
-    std::lock_guard<std::mutex> lock(mu);
-    return opened.size();
-  }
-  std::shared_ptr<EventStream> at(size_t i) {
-    std::lock_guard<std::mutex> lock(mu);
-    return opened.at(i);
-  }
-  int closes_of(size_t i) {
-    std::lock_guard<std::mutex> lock(mu);
-    return closes.at(i)->load();
-  }
-};
-
 // A server whose GET /events?limit=N opens a stream with that queue limit.
-std::unique_ptr<HttpServer> MakeStreamServer(Streams* streams) {
+std::unique_ptr<HttpServer> MakeStreamServer(OpenedStreams* streams) {
   ServerOptions options;
   options.addr = "127.0.0.1:0";
   options.threads = 2;
@@ -49,11 +30,7 @@ std::unique_ptr<HttpServer> MakeStreamServer(Streams* streams) {
     head.content_type = "text/event-stream";
     size_t limit = req.query.count("limit") ? std::stoul(req.query.at("limit")) : 1 << 20;
     std::shared_ptr<EventStream> s = r.OpenStream(head, limit);
-    auto count = std::make_shared<std::atomic<int>>(0);
-    s->OnClose([count] { ++*count; });
-    std::lock_guard<std::mutex> lock(streams->mu);
-    streams->opened.push_back(s);
-    streams->closes.push_back(count);
+    streams->Add(s);
   });
   (*server)->Route("GET", "/used", [](const Request&, const Responder& r) {
     r.Send(Response::Json(200, "{}"));
@@ -77,7 +54,7 @@ std::string Event(int i, size_t padding = 0) {
 }
 
 TEST(EventStream, DeliversEventsInOrderWithStreamHeaders) {
-  Streams streams;
+  OpenedStreams streams;
   auto server = MakeStreamServer(&streams);
   StreamClient client(Url(*server, "/events"));
   ASSERT_TRUE(WaitFor([&] { return streams.size() == 1; }));
@@ -105,7 +82,7 @@ TEST(EventStream, DeliversEventsInOrderWithStreamHeaders) {
 }
 
 TEST(EventStream, FiresOnCloseWhenClientDisconnects) {
-  Streams streams;
+  OpenedStreams streams;
   auto server = MakeStreamServer(&streams);
   RawClient client(server->port());
   ASSERT_TRUE(client.Send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -123,7 +100,7 @@ TEST(EventStream, FiresOnCloseWhenClientDisconnects) {
 }
 
 TEST(EventStream, DisconnectsSlowClientWhileFastClientKeepsReceiving) {
-  Streams streams;
+  OpenedStreams streams;
   auto server = MakeStreamServer(&streams);
   RawClient slow(server->port(), /*receive_buffer=*/4096);
   ASSERT_TRUE(slow.Send("GET /events?limit=65536 HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -166,7 +143,7 @@ TEST(EventStream, DisconnectsSlowClientWhileFastClientKeepsReceiving) {
 }
 
 TEST(EventStream, StopClosesOpenStreamsAndFiresOnClose) {
-  Streams streams;
+  OpenedStreams streams;
   auto server = MakeStreamServer(&streams);
   RawClient client(server->port());
   ASSERT_TRUE(client.Send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -180,7 +157,7 @@ TEST(EventStream, StopClosesOpenStreamsAndFiresOnClose) {
 }
 
 TEST(EventStream, OpenStreamAfterSendReturnsClosedStream) {
-  Streams streams;
+  OpenedStreams streams;
   auto server = MakeStreamServer(&streams);
   testing::HttpResult r = testing::Fetch(Url(*server, "/used"));
   EXPECT_EQ(r.status, 200);

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "web/server_core.h"
+#include "web/tls_context.h"
 
 namespace lastro::web {
 
@@ -149,6 +150,10 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const ServerOptions& op
   if (options.idle_timeout.count() <= 0) {
     return absl::InvalidArgumentError("idle_timeout must be positive");
   }
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "tls_cert_file and tls_key_file go together: set both for HTTPS, or neither");
+  }
   LASTRO_ASSIGN_OR_RETURN(internal::HostPort hp, internal::ParseHostPort(options.addr));
   error_code ec;
   net::ip::address address;
@@ -164,7 +169,13 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const ServerOptions& op
     }
   }
 
-  auto state = std::make_unique<State>(std::make_shared<internal::ServerCore>(options));
+  std::shared_ptr<net::ssl::context> tls;
+  if (!options.tls_cert_file.empty()) {
+    LASTRO_ASSIGN_OR_RETURN(
+        tls, internal::MakeServerTlsContext(options.tls_cert_file, options.tls_key_file));
+  }
+  auto state =
+      std::make_unique<State>(std::make_shared<internal::ServerCore>(options, std::move(tls)));
   tcp::endpoint endpoint(address, hp.port);
   auto fail = [&](const char* what) {
     return absl::UnavailableError(std::string(what) + " " + options.addr + ": " + ec.message());

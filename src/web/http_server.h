@@ -16,7 +16,8 @@
 //   - optional bearer-token / basic auth (401 with a message) except for `public_paths`;
 //     checked before routing, so unauthenticated clients cannot probe which paths exist;
 //   - keep-alive, `Expect: 100-continue`, idle timeout;
-//   - a handler that throws, or drops its Responder without answering, yields a 500.
+//   - a handler that throws, or drops its Responder without answering, yields a 500;
+//   - optional HTTPS (`tls_cert_file` + `tls_key_file`): all of the above over TLS.
 #pragma once
 
 #include <chrono>
@@ -125,6 +126,16 @@ struct ServerOptions {
   // `public_paths` (exact, or prefix when ending with '*'). Compared in constant time.
   std::string auth_token;
   std::vector<std::string> public_paths = {"/healthz", "/readyz"};
+  // Both set: HTTPS only (TLS 1.2+, the certificate chain and private key in PEM files,
+  // read at Create). Errors at Create: kInvalidArgument for unreadable or mismatched files.
+  // The certificate file holds the server's certificate first, then any intermediates;
+  // the key must not be encrypted. OpenSSL's default ciphers; no compression, no
+  // renegotiation, no client certificates. The handshake must finish within
+  // `idle_timeout` or 10 s, whichever is shorter, else the connection is dropped; a
+  // failed handshake is logged at debug level. A plain-HTTP request to this port gets a
+  // plain-HTTP 400 and is closed. The files are read once: restart to rotate them.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // Content-Security-Policy sent with every response.
   std::string csp =
       "default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -136,8 +147,9 @@ struct ServerOptions {
 class HttpServer {
  public:
   // Binds and listens at once (so port() is known), but accepts only after Start().
-  // Errors: kInvalidArgument (bad address, threads < 1, idle_timeout <= 0),
-  // kUnavailable (cannot bind, e.g. address in use).
+  // Errors: kInvalidArgument (bad address, threads < 1, idle_timeout <= 0, only one of
+  // the TLS files set, a TLS file unreadable or not PEM, a key that does not match the
+  // certificate), kUnavailable (cannot bind, e.g. address in use).
   static StatusOr<std::unique_ptr<HttpServer>> Create(const ServerOptions& options);
   ~HttpServer();  // Stops and joins.
 

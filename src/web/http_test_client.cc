@@ -2,12 +2,15 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <csignal>
 
 namespace lastro::web::testing {
 namespace {
@@ -91,6 +94,9 @@ void PrepareHandle(CURL* h, const std::string& url, const FetchOptions& options,
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(options.body.size()));
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, options.body.c_str());
   }
+  if (!options.ca_file.empty()) {
+    curl_easy_setopt(h, CURLOPT_CAINFO, options.ca_file.c_str());
+  }
   if (!options.userpwd.empty()) {
     curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
     curl_easy_setopt(h, CURLOPT_USERPWD, options.userpwd.c_str());
@@ -119,10 +125,13 @@ HttpResult Fetch(const std::string& url, const FetchOptions& options, CURL* hand
   return result;
 }
 
-StreamClient::StreamClient(std::string url) {
-  thread_ = std::thread([this, url = std::move(url)] {
+StreamClient::StreamClient(std::string url, std::string ca_file) {
+  thread_ = std::thread([this, url = std::move(url), ca_file = std::move(ca_file)] {
     CURL* h = curl_easy_init();
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    if (!ca_file.empty()) {
+      curl_easy_setopt(h, CURLOPT_CAINFO, ca_file.c_str());
+    }
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, this);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &StreamClient::OnBody);
@@ -185,6 +194,29 @@ std::string StreamClient::Header(const std::string& name) const {
   return it == headers_.end() ? "" : it->second;
 }
 
+void OpenedStreams::Add(const std::shared_ptr<EventStream>& stream) {
+  auto count = std::make_shared<std::atomic<int>>(0);
+  stream->OnClose([count] { ++*count; });
+  std::lock_guard<std::mutex> lock(mu_);
+  opened_.push_back(stream);
+  closes_.push_back(std::move(count));
+}
+
+size_t OpenedStreams::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return opened_.size();
+}
+
+std::shared_ptr<EventStream> OpenedStreams::at(size_t i) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return opened_.at(i);
+}
+
+int OpenedStreams::closes_of(size_t i) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return closes_.at(i)->load();
+}
+
 RawClient::RawClient(uint16_t port, int receive_buffer) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd_ < 0) {
@@ -205,16 +237,62 @@ RawClient::RawClient(uint16_t port, int receive_buffer) {
 RawClient::~RawClient() { Close(); }
 
 void RawClient::Close() {
+  if (ssl_ != nullptr) {
+    SSL_free(ssl_);
+    ssl_ = nullptr;
+  }
+  if (ssl_ctx_ != nullptr) {
+    SSL_CTX_free(ssl_ctx_);
+    ssl_ctx_ = nullptr;
+  }
   if (fd_ >= 0) {
     ::close(fd_);
   }
   fd_ = -1;
 }
 
+bool RawClient::StartTls(const std::string& ca_file, int max_version) {
+  if (fd_ < 0 || ssl_ != nullptr) {
+    return false;
+  }
+  // OpenSSL writes with write(): a peer that has closed would raise SIGPIPE and kill
+  // the test binary instead of failing the write.
+  static const bool kSigpipeIgnored = std::signal(SIGPIPE, SIG_IGN) != SIG_ERR;
+  (void)kSigpipeIgnored;
+  // Blocking calls with a bound: a server that stalls fails the call, not the test run.
+  timeval limit{5, 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+  ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
+  ssl_ctx_ = SSL_CTX_new(TLS_client_method());
+  if (ssl_ctx_ == nullptr ||
+      SSL_CTX_load_verify_locations(ssl_ctx_, ca_file.c_str(), nullptr) != 1) {
+    return false;
+  }
+  SSL_CTX_set_verify(ssl_ctx_, SSL_VERIFY_PEER, nullptr);
+  if (max_version != 0) {
+    // Old versions need security level 0 on the client, so only the server can refuse.
+    SSL_CTX_set_security_level(ssl_ctx_, 0);
+    SSL_CTX_set_min_proto_version(ssl_ctx_, 0);
+    SSL_CTX_set_max_proto_version(ssl_ctx_, max_version);
+  }
+  ssl_ = SSL_new(ssl_ctx_);
+  if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1 ||
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), "127.0.0.1") != 1) {
+    return false;
+  }
+  return SSL_connect(ssl_) == 1;
+}
+
 bool RawClient::Send(const std::string& data) {
   size_t sent = 0;
   while (sent < data.size()) {
-    ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    ssize_t n = 0;
+    if (ssl_ != nullptr) {
+      int w = SSL_write(ssl_, data.data() + sent, static_cast<int>(data.size() - sent));
+      n = w > 0 ? w : -1;
+    } else {
+      n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    }
     if (n <= 0) {
       return false;
     }
@@ -234,9 +312,24 @@ std::string RawClient::ReadUntil(const std::function<bool(const std::string&)>& 
     if (left.count() <= 0) {
       break;
     }
+    bool buffered = ssl_ != nullptr && SSL_pending(ssl_) > 0;
     pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+    if (!buffered && ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
       continue;
+    }
+    if (ssl_ != nullptr) {
+      int n = SSL_read(ssl_, buf, sizeof(buf));
+      if (n > 0) {
+        received_.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      int error = SSL_get_error(ssl_, n);
+      if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+        continue;  // a record not complete yet, or a post-handshake message
+      }
+      close_notify_ = error == SSL_ERROR_ZERO_RETURN;
+      *eof = true;  // close_notify, or TCP closed / reset under the session
+      break;
     }
     ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
     if (n <= 0) {

@@ -24,15 +24,23 @@
 #include "web/http_server.h"
 #include "web/http_util.h"
 
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
+
 namespace lastro::web::internal {
 
 class Connection;
 
 class ServerCore {
  public:
-  explicit ServerCore(ServerOptions options) : options_(std::move(options)) {}
+  // `tls` null: plain HTTP; else every connection speaks TLS with this context.
+  ServerCore(ServerOptions options, std::shared_ptr<boost::asio::ssl::context> tls)
+      : options_(std::move(options)), tls_(std::move(tls)) {}
 
   const ServerOptions& options() const { return options_; }
+  // Read-only once connections exist (OpenSSL contexts are safe to share then).
+  boost::asio::ssl::context* tls() const { return tls_.get(); }
   Router& router() { return router_; }
   const Router& router() const { return router_; }
   boost::asio::io_context& ioc() { return ioc_; }
@@ -66,6 +74,7 @@ class ServerCore {
 
  private:
   const ServerOptions options_;
+  const std::shared_ptr<boost::asio::ssl::context> tls_;
   Router router_;  // written only before Start()
   boost::asio::io_context ioc_;
 
@@ -75,7 +84,8 @@ class ServerCore {
   std::unordered_set<std::shared_ptr<boost::asio::steady_timer>> timers_;   // guarded by mu_
 };
 
-// Takes over an accepted socket (bound to its own strand) and serves it.
+// Takes over an accepted socket (bound to its own strand) and serves it, over TLS
+// when the core has a context.
 void StartConnection(const std::shared_ptr<ServerCore>& core, boost::asio::ip::tcp::socket socket);
 // Closes a connection from any thread (posted to its strand); fires OnClose of an
 // open event stream.
