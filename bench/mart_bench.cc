@@ -69,6 +69,7 @@
 #include "mart/catalog_store.h"
 #include "mart/query.h"
 #include "mart_bench_data.h"
+#include "mart_bench_governed.h"
 #include "mart_bench_queries.h"
 #include "pg/migrations.h"
 #include "testing/subprocess.h"
@@ -577,6 +578,13 @@ int Main(int argc, char** argv) {
     figures.push_back(std::move(f));
   }
   if (!ReportQueries(figures, o)) rc = 1;
+
+  // ---- governed queries (issue 6)
+  config.batch.token_key = s.env.at("LASTRO_TOKEN_KEY");
+  config.governance.policies = Env("LASTRO_SOURCE_DIR", ".") + "/config/policies.toml";
+  config.governance.state_dir = s.dir + "/governance";
+  Progress("governed queries...");
+  if (!MeasureGoverned(config, catalog, *named, period, o.runs)) rc = 1;
   return finish();
 }
 

@@ -1,12 +1,51 @@
-// `lastro refresh` and `lastro query` (docs/model.md).
+// `lastro refresh` and `lastro query` (docs/model.md; --role: docs/governance.md).
+#include <absl/strings/str_cat.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "governance/governed_query.h"
 #include "mart/query.h"
 #include "mart/refresh.h"
 
 namespace lastro::cli {
+namespace {
+
+// `lastro query --role R`: the same governed path as `lastro serve`, audited.
+Status RunGoverned(const Config& config, const std::string& role, const mart::QueryOptions& query) {
+  LASTRO_ASSIGN_OR_RETURN(auto queries, governance::GovernedQueries::Create(config));
+  const char* user = std::getenv("USER");
+  governance::Caller caller{
+      .user = absl::StrCat("cli:", user != nullptr ? user : std::to_string(getuid())),
+      .role = role,
+      .remote = "cli"};
+  if (query.format == "parquet" && query.output.empty()) {
+    return absl::InvalidArgumentError("--format parquet needs --output FILE");
+  }
+  LASTRO_ASSIGN_OR_RETURN(governance::GovernedResult r,
+                          queries->Run(caller, {.sql = query.sql,
+                                                .named = query.named,
+                                                .params = query.params,
+                                                .format = query.format}));
+  if (!query.output.empty()) {
+    std::ofstream out(query.output, std::ios::binary | std::ios::trunc);
+    out << r.body;
+    if (!out.flush()) return absl::UnavailableError(absl::StrCat("cannot write ", query.output));
+  } else {
+    std::fputs(r.body.c_str(), stdout);
+  }
+  if (r.truncated) {
+    std::fprintf(stderr, "lastro: only the first %lld rows (governance.max_rows)\n",
+                 static_cast<long long>(r.rows));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 void RegisterMart(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   static bool rollback = false, force = false;
@@ -51,6 +90,10 @@ void RegisterMart(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   q->add_option("--format", query.format, "table | csv | json | parquet")->capture_default_str();
   q->add_option("--output", query.output, "Write to this file instead of stdout");
   q->add_flag("--list", list, "List the named queries and their parameters");
+  static std::string role;
+  q->add_option("--role", role,
+                "Run governed, as this role of the access policies (its masked, filtered "
+                "catalog; audited as cli:<user>)");
   q->callback([&] {
     auto body = [&]() -> Status {
       if (list) {
@@ -66,6 +109,7 @@ void RegisterMart(CLI::App& app, GlobalFlags& flags, int& exit_code) {
         query.params[p.substr(0, eq)] = p.substr(eq + 1);
       }
       LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
+      if (!role.empty()) return RunGoverned(config, role, query);
       LASTRO_ASSIGN_OR_RETURN(std::string text, mart::RunQuery(config, query));
       std::fputs(text.c_str(), stdout);
       return absl::OkStatus();

@@ -1,6 +1,5 @@
-#include <unistd.h>
-
 #include <absl/strings/str_cat.h>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -13,7 +12,8 @@ namespace lastro::cli {
 
 void RegisterPolicy(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   CLI::App* policy = app.add_subcommand(
-      "policy", "Credit policy tools (docs/policy.md) and the access policies (docs/governance.md)");
+      "policy",
+      "Credit policy tools (docs/policy.md) and the access policies (docs/governance.md)");
   policy->require_subcommand(1);
 
   static batch::BacktestJobOptions job;
@@ -62,8 +62,10 @@ void RegisterPolicy(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       const governance::CatalogSchema* known = schema.ok() ? &*schema : nullptr;
       std::fputs(governance::DescribePolicies(policies, known).c_str(), stdout);
       if (known == nullptr) {
-        std::fprintf(stdout, "\nno published catalog under %s: the file is valid, its columns "
-                             "were not checked against the model\n", config.lake.dir.c_str());
+        std::fprintf(stdout,
+                     "\nno published catalog under %s: the file is valid, its columns "
+                     "were not checked against the model\n",
+                     config.lake.dir.c_str());
         return absl::OkStatus();
       }
       std::vector<std::string> problems = governance::CheckPolicies(policies, *known);

@@ -43,6 +43,7 @@ void RegisterDaily(CLI::App& app, GlobalFlags& flags, int& exit_code);
 void RegisterFeatures(CLI::App& app, GlobalFlags& flags, int& exit_code);  // features export
 void RegisterDecision(CLI::App& app, GlobalFlags& flags, int& exit_code);  // decision explain
 void RegisterAudit(CLI::App& app, GlobalFlags& flags, int& exit_code);     // audit verify, token
+void RegisterServe(CLI::App& app, GlobalFlags& flags, int& exit_code);     // governed query API
 
 // `lastro ingest` sources, each in its own file (cmd_ingest_<source>.cc).
 void RegisterIngestEvents(CLI::App& ingest, GlobalFlags& flags, int& exit_code);

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   lastro::cli::RegisterFeatures(app, flags, exit_code);
   lastro::cli::RegisterDecision(app, flags, exit_code);
   lastro::cli::RegisterAudit(app, flags, exit_code);
+  lastro::cli::RegisterServe(app, flags, exit_code);
   lastro::cli::InstallSignalHandlers();
   try {
     app.parse(argc, argv);

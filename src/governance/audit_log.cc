@@ -148,19 +148,25 @@ Status WriteDurably(int fd, int64_t size, const std::string& line, const fs::pat
 void ShipToLogs(const AuditEntry& e, int64_t seq, const std::string& hash) {
   // The log's own scrubbing also redacts every string value; the SQL and the reason
   // are redacted here as well so that this line never depends on it.
-  log::Info("audit entry", {{"logger", "audit"},
-                            {"seq", seq},
-                            {"hash", hash},
-                            {"user", e.user},
-                            {"role", e.role},
-                            {"action", e.action},
-                            {"outcome", e.outcome},
-                            {"tables", e.tables},
-                            {"rows", e.rows},
-                            {"duration_ms", e.duration_ms},
-                            {"catalog_version", e.catalog_version},
-                            {"sql", pii::Redact(e.sql)},
-                            {"reason", pii::Redact(e.reason)}});
+  constexpr size_t kLoggedSqlBytes = 2048;
+  log::Info("audit entry",
+            {{"logger", "audit"},
+             {"seq", seq},
+             {"hash", hash},
+             {"user", e.user},
+             {"role", e.role},
+             {"action", e.action},
+             {"outcome", e.outcome},
+             {"tables", e.tables},
+             {"rows", e.rows},
+             {"duration_ms", e.duration_ms},
+             {"catalog_version", e.catalog_version},
+             // A log line stays small: the whole text is in the file.
+             {"sql", pii::Redact(e.sql.size() <= kLoggedSqlBytes
+                                     ? e.sql
+                                     : absl::StrCat(e.sql.substr(0, kLoggedSqlBytes), "... (",
+                                                    e.sql.size(), " bytes)"))},
+             {"reason", pii::Redact(e.reason)}});
   metrics::Registry::Global()
       .GetCounter("lastro.audit.entries", "Audit log entries appended, by action and outcome",
                   {{"action", e.action}, {"outcome", e.outcome}})
@@ -387,7 +393,8 @@ StatusOr<AuditVerification> VerifyAuditLog(const fs::path& state_dir,
 
 std::string AuditViewSql(const fs::path& log_file) {
   return absl::StrCat(
-      "CREATE OR REPLACE VIEW audit_log AS SELECT seq, \"at\", \"user\", role, action, outcome, "
+      "CREATE OR REPLACE TEMP VIEW audit_log AS SELECT seq, \"at\", \"user\", role, action, "
+      "outcome, "
       "reason, sql, \"tables\", \"columns\", \"rows\", duration_ms, remote, catalog_version, "
       "subject, prev, hash FROM read_json(",
       SqlQuote(log_file.string()),

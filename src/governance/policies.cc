@@ -19,16 +19,15 @@ namespace {
 using lake::SqlIdent;
 using lake::SqlString;
 
-constexpr std::array<std::string_view, 4> kClassNames = {"public", "internal", "sensitive",
-                                                         "pii"};
-constexpr std::array<std::string_view, 6> kMaskNames = {"allow", "hash", "partial",
+constexpr std::array<std::string_view, 4> kClassNames = {"public", "internal", "sensitive", "pii"};
+constexpr std::array<std::string_view, 6> kMaskNames = {"allow",     "hash", "partial",
                                                         "year_only", "null", "deny"};
 constexpr std::array<std::string_view, 3> kKinds = {"dimension", "fact", "aggregate"};
-constexpr std::array<std::string_view, 5> kTopKeys = {"version", "purposes", "roles",
-                                                      "row_filters", "tables"};
+constexpr std::array<std::string_view, 5> kTopKeys = {"version", "purposes", "roles", "row_filters",
+                                                      "tables"};
 constexpr std::array<std::string_view, 10> kRoleKeys = {
-    "description", "purpose",        "tables",          "named",     "classes",
-    "columns",     "row_filters",    "min_group_size",  "aggregates_only", "audit_log"};
+    "description", "purpose",     "tables",         "named",           "classes",
+    "columns",     "row_filters", "min_group_size", "aggregates_only", "audit_log"};
 constexpr std::array<std::string_view, 3> kTableKeys = {"kind", "group_size", "columns"};
 constexpr std::array<std::string_view, 2> kFilterKeys = {"description", "customers"};
 
@@ -57,8 +56,8 @@ void Append(std::string& out, const A&... a) {
 bool ValidName(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '_')) {
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '_')) {
       return false;
     }
   }
@@ -157,7 +156,8 @@ class PoliciesParser : public strict_toml::ParserBase {
       LASTRO_ASSIGN_OR_RETURN(std::string cls, String(cv, cwhat));
       int i = IndexOf(kClassNames, cls);
       if (i < 0) {
-        return Err(cv, Cat(cwhat, ": unknown class '", cls, "'", strict_toml::Hint(cls, kClassNames)));
+        return Err(cv,
+                   Cat(cwhat, ": unknown class '", cls, "'", strict_toml::Hint(cls, kClassNames)));
       }
       tp.columns[std::string(ck.str())] = static_cast<ColumnClass>(i);
     }
@@ -184,7 +184,8 @@ class PoliciesParser : public strict_toml::ParserBase {
       LASTRO_ASSIGN_OR_RETURN(f.description, String(*d, Cat(what, ": 'description'")));
     }
     const toml::node* c = t->get("customers");
-    if (c == nullptr) return Err(key, Cat(what, ": 'customers' (a SELECT of customer_id) is required"));
+    if (c == nullptr)
+      return Err(key, Cat(what, ": 'customers' (a SELECT of customer_id) is required"));
     LASTRO_ASSIGN_OR_RETURN(f.customers, String(*c, Cat(what, ": 'customers'")));
     if (f.customers.find(';') != std::string::npos) {
       return Err(*c, Cat(what, ": 'customers' is one SELECT, without ';'"));
@@ -223,12 +224,14 @@ class PoliciesParser : public strict_toml::ParserBase {
       LASTRO_ASSIGN_OR_RETURN(r.named, Strings(*n, Cat(what, ": 'named'")));
     }
     const toml::node* classes = t->get("classes");
-    if (classes == nullptr) return Err(key, Cat(what, ": 'classes' (a mask per class) is required"));
+    if (classes == nullptr)
+      return Err(key, Cat(what, ": 'classes' (a mask per class) is required"));
     LASTRO_ASSIGN_OR_RETURN(const toml::table* ct, Table(*classes, Cat(what, ": 'classes'")));
     for (const auto& [ck, cv] : *ct) {
       int i = IndexOf(kClassNames, ck.str());
       if (i < 0) {
-        return Err(ck, Cat(what, ": unknown class '", ck.str(), "'", strict_toml::Hint(ck.str(), kClassNames)));
+        return Err(ck, Cat(what, ": unknown class '", ck.str(), "'",
+                           strict_toml::Hint(ck.str(), kClassNames)));
       }
       LASTRO_ASSIGN_OR_RETURN(r.classes[static_cast<ColumnClass>(i)],
                               ParseMask(cv, Cat(what, ": class '", ck.str(), "'")));
@@ -247,7 +250,7 @@ class PoliciesParser : public strict_toml::ParserBase {
         auto tp = p.tables.find(tn);
         if (tp == p.tables.end() || !tp->second.columns.contains(col.substr(dot + 1))) {
           return Err(ok, Cat(what, ": column '", col,
-                                      "' is not a classified column (write table.column)"));
+                             "' is not a classified column (write table.column)"));
         }
         LASTRO_ASSIGN_OR_RETURN(r.columns[col], ParseMask(ov, Cat(what, ": column '", col, "'")));
       }
@@ -261,7 +264,8 @@ class PoliciesParser : public strict_toml::ParserBase {
       }
     }
     if (const toml::node* n = t->get("min_group_size")) {
-      LASTRO_RETURN_IF_ERROR(IntIn(*n, Cat(what, ": 'min_group_size'"), 0, 1000000, &r.min_group_size));
+      LASTRO_RETURN_IF_ERROR(
+          IntIn(*n, Cat(what, ": 'min_group_size'"), 0, 1000000, &r.min_group_size));
     }
     auto flag = [&](std::string_view k, bool* out) -> Status {
       if (const toml::node* n = t->get(k)) {
@@ -276,7 +280,7 @@ class PoliciesParser : public strict_toml::ParserBase {
       for (const std::string& tn : r.tables) {
         if (tn == "*" || p.tables.at(tn).kind == "fact") {
           return Err(key, Cat(what, " is aggregates_only but lists '", tn,
-                                       "', which holds individual rows"));
+                              "', which holds individual rows"));
         }
       }
     }
@@ -286,14 +290,13 @@ class PoliciesParser : public strict_toml::ParserBase {
 };
 
 bool IsText(const std::string& type) { return type == "VARCHAR"; }
-bool IsTemporal(const std::string& type) {
-  return type == "DATE" || type.starts_with("TIMESTAMP");
-}
+bool IsTemporal(const std::string& type) { return type == "DATE" || type.starts_with("TIMESTAMP"); }
 
 // Why `mask` cannot apply to a column of `type` ("" when it can).
 std::string MaskMisfit(Mask mask, const std::string& type) {
   if (mask == Mask::kPartial && !IsText(type)) return "partial applies to text only";
-  if (mask == Mask::kYearOnly && !IsTemporal(type)) return "year_only applies to dates and timestamps only";
+  if (mask == Mask::kYearOnly && !IsTemporal(type))
+    return "year_only applies to dates and timestamps only";
   return "";
 }
 
@@ -307,10 +310,10 @@ std::string MaskExpr(Mask mask, const std::string& column, const std::string& ty
       // sha256 of key || value: the key is secret per role, so the value cannot be
       // found by hashing candidates (customer ids are small integers).
       return Cat("CASE WHEN ", c, " IS NULL THEN NULL ELSE substr(sha256(concat(",
-                          SqlString(hash_key), ", CAST(", c, " AS VARCHAR))), 1, 32) END");
+                 SqlString(hash_key), ", CAST(", c, " AS VARCHAR))), 1, 32) END");
     case Mask::kPartial:
-      return Cat("CASE WHEN ", c, " IS NULL THEN NULL ELSE concat(repeat('*', greatest(length(",
-                          c, ") - 4, 0)), right(", c, ", 4)) END");
+      return Cat("CASE WHEN ", c, " IS NULL THEN NULL ELSE concat(repeat('*', greatest(length(", c,
+                 ") - 4, 0)), right(", c, ", 4)) END");
     case Mask::kYearOnly:
       return Cat("CAST(year(", c, ") AS INTEGER)");
     case Mask::kNull:
@@ -423,17 +426,16 @@ std::vector<TableView> RoleTables(const Policies& policies, const RolePolicy& ro
       if (HasColumn(ts, "customer_id")) {
         view.where.push_back(Cat("customer_id IN (", filter.customers, ")"));
       } else if (HasColumn(ts, "customer_sk")) {
-        view.where.push_back(Cat(
-            "customer_sk IN (SELECT customer_sk FROM dim_customer WHERE customer_id IN (",
-            filter.customers, "))"));
+        view.where.push_back(
+            Cat("customer_sk IN (SELECT customer_sk FROM dim_customer WHERE customer_id IN (",
+                filter.customers, "))"));
       } else {
         continue;  // an aggregate or a calendar: not about one customer
       }
       view.filters.push_back(f);
     }
     if (role.min_group_size > 0 && !tp->second.group_size.empty()) {
-      view.where.push_back(
-          Cat(SqlIdent(tp->second.group_size), " >= ", role.min_group_size));
+      view.where.push_back(Cat(SqlIdent(tp->second.group_size), " >= ", role.min_group_size));
     }
     out.push_back(std::move(view));
   }
@@ -450,13 +452,13 @@ std::vector<std::string> CheckPolicies(const Policies& policies, const CatalogSc
     }
     for (const auto& [name, type] : ts.columns) {
       if (!tp->second.columns.contains(name)) {
-        problems.push_back(Cat("column ", ts.name, ".", name,
-                                        " has no class: withheld from every role"));
+        problems.push_back(
+            Cat("column ", ts.name, ".", name, " has no class: withheld from every role"));
       }
     }
     if (!tp->second.group_size.empty() && !HasColumn(ts, tp->second.group_size)) {
-      problems.push_back(Cat("table ", ts.name, ": group_size column '",
-                                      tp->second.group_size, "' is not in the catalog"));
+      problems.push_back(Cat("table ", ts.name, ": group_size column '", tp->second.group_size,
+                             "' is not in the catalog"));
     }
   }
   for (const auto& [name, tp] : policies.tables) {
@@ -484,17 +486,19 @@ std::vector<std::string> CheckPolicies(const Policies& policies, const CatalogSc
 std::string DescribePolicies(const Policies& policies, const CatalogSchema* schema) {
   std::string out = Cat("policies version ", policies.version, "\n");
   for (const auto& [name, role] : policies.roles) {
-    Append(out, "\nrole ", name, " - ", role.description, "\n  purpose: ",
-                    role.purpose, " (", policies.purposes.at(role.purpose), ")\n");
+    Append(out, "\nrole ", name, " - ", role.description, "\n  purpose: ", role.purpose, " (",
+           policies.purposes.at(role.purpose), ")\n");
     if (role.aggregates_only) Append(out, "  aggregates only\n");
     if (role.min_group_size > 0) {
       Append(out, "  aggregate rows counting fewer than ", role.min_group_size,
-                      " individuals are withheld\n");
+             " individuals are withheld\n");
     }
-    if (!role.named.empty()) Append(out, "  named queries: ", absl::StrJoin(role.named, ", "), "\n");
+    if (!role.named.empty())
+      Append(out, "  named queries: ", absl::StrJoin(role.named, ", "), "\n");
     if (role.audit_log) Append(out, "  reads the audit log (audit_log)\n");
     if (schema == nullptr) {
-      Append(out, "  tables: ", role.tables.empty() ? "none" : absl::StrJoin(role.tables, ", "), "\n");
+      Append(out, "  tables: ", role.tables.empty() ? "none" : absl::StrJoin(role.tables, ", "),
+             "\n");
       continue;
     }
     for (const TableView& v : RoleTables(policies, role, *schema, "")) {
@@ -502,9 +506,9 @@ std::string DescribePolicies(const Policies& policies, const CatalogSchema* sche
       if (!v.filters.empty()) Append(out, "  [rows: ", absl::StrJoin(v.filters, ", "), "]");
       Append(out, "\n");
       for (const ColumnView& c : v.columns) {
-        Append(out, absl::StrFormat("    %-28s %-13s %-12s %s\n", c.name, c.type,
-                                              c.classified ? ClassName(c.cls) : "unclassified",
-                                              MaskName(c.mask)));
+        Append(out,
+               absl::StrFormat("    %-28s %-13s %-12s %s\n", c.name, c.type,
+                               c.classified ? ClassName(c.cls) : "unclassified", MaskName(c.mask)));
       }
     }
   }

@@ -86,7 +86,7 @@ using CatalogSchema = std::vector<TableSchema>;
 // What a role gets of one table: the columns (with their mask and SQL expression over
 // the source table) and the row conditions.
 struct ColumnView {
-  std::string name, type;  // the source column and its type
+  std::string name, type;   // the source column and its type
   bool classified = false;  // false: withheld (fail closed)
   ColumnClass cls = ColumnClass::kPii;
   Mask mask = Mask::kDeny;
@@ -94,10 +94,10 @@ struct ColumnView {
 };
 struct TableView {
   std::string table;
-  std::vector<ColumnView> columns;  // every source column, denied ones included
-  std::vector<std::string> filters;        // row filters applied (names)
-  std::vector<std::string> where;          // SQL conditions, ANDed
-  std::vector<std::string> problems;       // columns withheld for a policy error
+  std::vector<ColumnView> columns;    // every source column, denied ones included
+  std::vector<std::string> filters;   // row filters applied (names)
+  std::vector<std::string> where;     // SQL conditions, ANDed
+  std::vector<std::string> problems;  // columns withheld for a policy error
 };
 
 // The tables `role` may read in `schema`, in schema order. `hash_key` keys the hash

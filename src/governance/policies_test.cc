@@ -56,15 +56,18 @@ TEST(PoliciesTest, MistakesAreRefusedWithLineAndReason) {
     std::string from, to, expected;
   };
   const Case cases[] = {
-      {R"(pii = "hash")", R"(pii = "hashed")", "class 'pii': unknown mask 'hashed' (known: allow, hash"},
+      {R"(pii = "hash")", R"(pii = "hashed")",
+       "class 'pii': unknown mask 'hashed' (known: allow, hash"},
       {R"(tables = ["facts"])", R"(tables = ["fact"])", "table 'fact' is not under [tables]"},
       {R"(purpose = "p")", R"(purpose = "q")", "purpose 'q' is not under [purposes]"},
       {R"(, pii = "hash" })", " }", "class 'pii' has no mask"},
       {R"(id = "pii")", R"(id = "secret")", "unknown class 'secret'"},
       {R"(kind = "fact")", R"(kind = "facts")", "kind 'facts'"},
       {R"(named = )", R"(nmed = )", "unknown key 'nmed' (did you mean 'named'?)"},
-      {R"(purpose = "p")", "purpose = \"p\"\naggregates_only = true", "aggregates_only but lists 'facts'"},
-      {R"(purpose = "p")", "purpose = \"p\"\nrow_filters = [\"x\"]", "row filter 'x' is not under [row_filters]"},
+      {R"(purpose = "p")", "purpose = \"p\"\naggregates_only = true",
+       "aggregates_only but lists 'facts'"},
+      {R"(purpose = "p")", "purpose = \"p\"\nrow_filters = [\"x\"]",
+       "row filter 'x' is not under [row_filters]"},
       {R"(purpose = "p")", "purpose = \"p\"\ncolumns = { \"facts.nope\" = \"allow\" }",
        "column 'facts.nope' is not a classified column"},
       {"[roles.analyst]", "[roles.Analyst]", "not a plain lower-case name"},
@@ -109,10 +112,11 @@ TEST(PoliciesTest, RoleTablesMaskEachClassAndFailClosed) {
 }
 
 TEST(PoliciesTest, AMaskThatDoesNotFitTheTypeIsWithheld) {
-  auto p = ParsePolicies(Replace(kMinimal, R"(named = ["finance.*"])",
-                                 "named = []\ncolumns = { \"facts.amount\" = \"partial\", "
-                                 "\"facts.note\" = \"year_only\", \"facts.born\" = \"year_only\" }"),
-                         "t.toml");
+  auto p =
+      ParsePolicies(Replace(kMinimal, R"(named = ["finance.*"])",
+                            "named = []\ncolumns = { \"facts.amount\" = \"partial\", "
+                            "\"facts.note\" = \"year_only\", \"facts.born\" = \"year_only\" }"),
+                    "t.toml");
   ASSERT_TRUE(p.ok()) << p.status();
   CatalogSchema schema = {
       {"facts", {{"id", "BIGINT"}, {"amount", "BIGINT"}, {"born", "DATE"}, {"note", "VARCHAR"}}}};

@@ -15,11 +15,11 @@ namespace fs = std::filesystem;
 using lake::SqlIdent;
 using lake::SqlString;
 
-std::string CatalogKey(const Policies& policies, const RolePolicy& role, const std::string& secret) {
+std::string CatalogKey(const Policies& policies, const RolePolicy& role,
+                       const std::string& secret) {
   // The mask key's own digest: a new tokenisation key changes every hash, so it needs
   // new files, but the file name must not reveal the key.
-  return absl::StrCat(policies.digest.substr(0, 16), "-",
-                      MaskKey(secret, role.name).substr(0, 8));
+  return absl::StrCat(policies.digest.substr(0, 16), "-", MaskKey(secret, role.name).substr(0, 8));
 }
 
 std::string TempSuffix() {
@@ -36,9 +36,9 @@ Status CopyMacros(lake::Engine& engine, const std::string& target) {
                    "FROM duckdb_functions() WHERE database_name = 'src' AND "
                    "function_type = 'macro' ORDER BY function_name"));
   for (size_t i = 0; i < macros.rows(); ++i) {
-    LASTRO_RETURN_IF_ERROR(engine.Execute(absl::StrCat(
-        "CREATE MACRO ", SqlIdent(target), ".main.", SqlIdent(*macros.Text(i, 0)), "(",
-        macros.Text(i, 1).value_or(""), ") AS ", *macros.Text(i, 2))));
+    LASTRO_RETURN_IF_ERROR(engine.Execute(
+        absl::StrCat("CREATE MACRO ", SqlIdent(target), ".main.", SqlIdent(*macros.Text(i, 0)), "(",
+                     macros.Text(i, 1).value_or(""), ") AS ", *macros.Text(i, 2))));
   }
   return absl::OkStatus();
 }
@@ -59,9 +59,10 @@ Status Build(const RoleCatalogOptions& options, const Policies& policies, const 
     for (const ColumnView& c : view.columns) {
       if (c.expr.empty()) continue;
       if (c.mask == Mask::kHash && options.mask_secret.empty()) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "role ", role.name, " hashes ", view.table, ".", c.name,
-            ": the hash mask needs the tokenisation key (LASTRO_TOKEN_KEY or LASTRO_TOKEN_KEY_FILE)"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("role ", role.name, " hashes ", view.table, ".", c.name,
+                         ": the hash mask needs the tokenisation key (LASTRO_TOKEN_KEY or "
+                         "LASTRO_TOKEN_KEY_FILE)"));
       }
       select.push_back(absl::StrCat(c.expr, " AS ", SqlIdent(c.name)));
     }
@@ -69,10 +70,11 @@ Status Build(const RoleCatalogOptions& options, const Policies& policies, const 
     Status s = engine->Execute(absl::StrCat(
         "CREATE TABLE ", SqlIdent(target), ".main.", SqlIdent(view.table), " AS SELECT ",
         absl::StrJoin(select, ", "), " FROM src.main.", SqlIdent(view.table),
-        view.where.empty() ? "" : absl::StrCat(" WHERE (", absl::StrJoin(view.where, ") AND ("), ")")));
+        view.where.empty() ? ""
+                           : absl::StrCat(" WHERE (", absl::StrJoin(view.where, ") AND ("), ")")));
     if (!s.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat("role ", role.name, ", table ", view.table,
-                                                        ": ", s.message()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("role ", role.name, ", table ", view.table, ": ", s.message()));
     }
   }
   LASTRO_RETURN_IF_ERROR(CopyMacros(*engine, target));
@@ -81,7 +83,8 @@ Status Build(const RoleCatalogOptions& options, const Policies& policies, const 
 
 // Whether `role` sees every table of `schema` exactly as it is (every column allowed, no
 // row condition): its catalog is then the published file itself, not a copy.
-bool SeesEverythingAsIs(const Policies& policies, const RolePolicy& role, const CatalogSchema& schema) {
+bool SeesEverythingAsIs(const Policies& policies, const RolePolicy& role,
+                        const CatalogSchema& schema) {
   std::vector<TableView> views = RoleTables(policies, role, schema, "");
   if (views.size() != schema.size()) return false;
   for (const TableView& v : views) {
@@ -120,20 +123,20 @@ StatusOr<CatalogSchema> PublishedSchema(const fs::path& lake_root) {
     return absl::NotFoundError(absl::StrCat("no published catalog under ", lake_root.string(),
                                             " (run lastro refresh first)"));
   }
-  LASTRO_ASSIGN_OR_RETURN(auto engine, lake::Engine::Open({.memory_limit = "256MB",
-                                                           .database = db,
-                                                           .read_only = true,
-                                                           .external_access = false}));
+  LASTRO_ASSIGN_OR_RETURN(
+      auto engine,
+      lake::Engine::Open(
+          {.memory_limit = "256MB", .database = db, .read_only = true, .external_access = false}));
   return ReadCatalogSchema(*engine);
 }
 
-StatusOr<RoleCatalog> EnsureRoleCatalog(const RoleCatalogOptions& options,
-                                        const Policies& policies, const RolePolicy& role) {
+StatusOr<RoleCatalog> EnsureRoleCatalog(const RoleCatalogOptions& options, const Policies& policies,
+                                        const RolePolicy& role) {
   mart::CatalogStore store(options.lake_root);
   const std::string version = store.CurrentVersion();
   if (version.empty()) {
-    return absl::NotFoundError(absl::StrCat("no published catalog under ",
-                                            options.lake_root.string(), " (run lastro refresh first)"));
+    return absl::NotFoundError(absl::StrCat(
+        "no published catalog under ", options.lake_root.string(), " (run lastro refresh first)"));
   }
   const fs::path published = store.VersionDir(version) / "catalog.duckdb";
   {
@@ -143,21 +146,27 @@ StatusOr<RoleCatalog> EnsureRoleCatalog(const RoleCatalogOptions& options,
                                                              .external_access = false}));
     LASTRO_ASSIGN_OR_RETURN(CatalogSchema full, ReadCatalogSchema(*engine));
     if (SeesEverythingAsIs(policies, role, full)) {
-      return RoleCatalog{.role = role.name, .version = version, .path = published, .schema = std::move(full)};
+      return RoleCatalog{
+          .role = role.name, .version = version, .path = published, .schema = std::move(full)};
     }
   }
   const fs::path dir = store.VersionDir(version) / "roles";
   const fs::path path =
-      dir / absl::StrCat(role.name, "-", CatalogKey(policies, role, options.mask_secret), ".duckdb");
+      dir /
+      absl::StrCat(role.name, "-", CatalogKey(policies, role, options.mask_secret), ".duckdb");
   std::error_code ec;
   if (!fs::exists(path, ec)) {
     fs::create_directories(dir, ec);
-    if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+    if (ec)
+      return absl::UnavailableError(
+          absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
     const fs::path tmp = fs::path(path.string() + TempSuffix());
     Status built = Build(options, policies, role, published, tmp);
     if (built.ok()) {
       fs::rename(tmp, path, ec);
-      if (ec) built = absl::UnavailableError(absl::StrCat("cannot publish ", path.string(), ": ", ec.message()));
+      if (ec)
+        built = absl::UnavailableError(
+            absl::StrCat("cannot publish ", path.string(), ": ", ec.message()));
     }
     fs::remove(tmp, ec);
     fs::remove(fs::path(tmp.string() + ".wal"), ec);
@@ -168,7 +177,8 @@ StatusOr<RoleCatalog> EnsureRoleCatalog(const RoleCatalogOptions& options,
                                                            .read_only = true,
                                                            .external_access = false}));
   LASTRO_ASSIGN_OR_RETURN(CatalogSchema schema, ReadCatalogSchema(*engine));
-  return RoleCatalog{.role = role.name, .version = version, .path = path, .schema = std::move(schema)};
+  return RoleCatalog{
+      .role = role.name, .version = version, .path = path, .schema = std::move(schema)};
 }
 
 }  // namespace lastro::governance

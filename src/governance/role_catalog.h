@@ -46,8 +46,8 @@ struct RoleCatalogOptions {
 // The role catalog of the published version, built when missing. Errors: kNotFound
 // (nothing published: run lastro refresh), kFailedPrecondition (a row filter that does
 // not bind, a hash mask without mask_secret), kUnavailable (I/O), the engine's errors.
-StatusOr<RoleCatalog> EnsureRoleCatalog(const RoleCatalogOptions& options,
-                                        const Policies& policies, const RolePolicy& role);
+StatusOr<RoleCatalog> EnsureRoleCatalog(const RoleCatalogOptions& options, const Policies& policies,
+                                        const RolePolicy& role);
 
 // The tables and columns (DuckDB type names) of the main schema of `database` ("" =
 // the engine's default database), in table and column order.

@@ -14,8 +14,10 @@ namespace fs = std::filesystem;
 class RoleCatalogTest : public GovernanceTest {
  protected:
   RoleCatalog Ensure(const std::string& role) {
-    auto r = EnsureRoleCatalog({.lake_root = root_, .mask_secret = config_.batch.token_key,
-                                .memory_limit = "256MB", .threads = 1},
+    auto r = EnsureRoleCatalog({.lake_root = root_,
+                                .mask_secret = config_.batch.token_key,
+                                .memory_limit = "256MB",
+                                .threads = 1},
                                policies_, policies_.roles.at(role));
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : RoleCatalog{};
@@ -26,9 +28,11 @@ class RoleCatalogTest : public GovernanceTest {
     auto engine = lake::Engine::Open({.memory_limit = "256MB", .threads = 1});
     ASSERT_TRUE(engine.ok());
     db_ = std::move(*engine);
-    ASSERT_TRUE(db_->Execute(absl::StrCat("ATTACH ", lake::SqlString((root_ / "catalog" / "catalog.duckdb").string()),
-                                          " AS src (READ_ONLY)"))
-                    .ok());
+    ASSERT_TRUE(
+        db_->Execute(absl::StrCat("ATTACH ",
+                                  lake::SqlString((root_ / "catalog" / "catalog.duckdb").string()),
+                                  " AS src (READ_ONLY)"))
+            .ok());
     for (const auto& [name, role] : policies_.roles) {
       RoleCatalog c = Ensure(name);
       ASSERT_TRUE(db_->Execute(absl::StrCat("ATTACH ", lake::SqlString(c.path.string()), " AS ",
@@ -43,13 +47,14 @@ class RoleCatalogTest : public GovernanceTest {
     return v.ok() && std::holds_alternative<int64_t>(*v) ? std::get<int64_t>(*v) : -1;
   }
   bool HasColumn(const std::string& role, const std::string& table, const std::string& column) {
-    return Int(absl::StrCat("SELECT count(*) FROM information_schema.columns WHERE table_catalog = '",
-                            role, "' AND table_name = '", table, "' AND column_name = '", column,
-                            "'")) == 1;
+    return Int(absl::StrCat(
+               "SELECT count(*) FROM information_schema.columns WHERE table_catalog = '", role,
+               "' AND table_name = '", table, "' AND column_name = '", column, "'")) == 1;
   }
   bool HasTable(const std::string& role, const std::string& table) {
-    return Int(absl::StrCat("SELECT count(*) FROM information_schema.tables WHERE table_catalog = '",
-                            role, "' AND table_name = '", table, "'")) == 1;
+    return Int(absl::StrCat(
+               "SELECT count(*) FROM information_schema.tables WHERE table_catalog = '", role,
+               "' AND table_name = '", table, "'")) == 1;
   }
 
   std::unique_ptr<lake::Engine> db_;
@@ -137,8 +142,8 @@ TEST_F(RoleCatalogTest, EachRoleGetsEachColumnAsThePoliciesSay) {
         break;
       case kPartial:  // only the last 4 characters are real
         EXPECT_EQ(Int(absl::StrCat("SELECT count(*) FROM ", role_t, " WHERE NOT regexp_full_match(",
-                                   col, ", '\\*+.{4}') OR right(", col, ", 4) NOT IN (SELECT right(",
-                                   col, ", 4) FROM ", src_t, ")")),
+                                   col, ", '\\*+.{4}') OR right(", col,
+                                   ", 4) NOT IN (SELECT right(", col, ", 4) FROM ", src_t, ")")),
                   0);
         break;
       case kYear:
@@ -146,9 +151,10 @@ TEST_F(RoleCatalogTest, EachRoleGetsEachColumnAsThePoliciesSay) {
                                    " NOT IN (SELECT year(", col, ") FROM ", src_t, ")")),
                   0);
         EXPECT_EQ(Int(absl::StrCat("SELECT count(*) FROM information_schema.columns WHERE "
-                                     "table_catalog = '", c.role, "' AND table_name = '", c.table,
-                                     "' AND column_name = '", c.column, "' AND data_type = 'INTEGER'")),
-                    1);
+                                   "table_catalog = '",
+                                   c.role, "' AND table_name = '", c.table, "' AND column_name = '",
+                                   c.column, "' AND data_type = 'INTEGER'")),
+                  1);
         break;
       default:
         break;
@@ -204,7 +210,9 @@ TEST_F(RoleCatalogTest, BuiltOncePerVersionAndRebuiltForANewOne) {
   RoleCatalog next = Ensure("credit");
   EXPECT_NE(next.version, first.version);
   EXPECT_NE(next.path, first.path);
-  auto engine = lake::Engine::Open({.memory_limit = "128MB", .database = next.path, .read_only = true,
+  auto engine = lake::Engine::Open({.memory_limit = "128MB",
+                                    .database = next.path,
+                                    .read_only = true,
                                     .external_access = false});
   ASSERT_TRUE(engine.ok());
   EXPECT_TRUE(engine->get()->Query("SELECT score_band(700)").ok());
@@ -214,8 +222,8 @@ TEST_F(RoleCatalogTest, BuiltOncePerVersionAndRebuiltForANewOne) {
 TEST_F(RoleCatalogTest, TheSandboxReachesNoFileOutsideTheRolesCatalog) {
   Publish();
   RoleCatalog c = Ensure("marketing");
-  auto engine = lake::Engine::Open({.memory_limit = "128MB", .database = c.path, .read_only = true,
-                                    .external_access = false});
+  auto engine = lake::Engine::Open(
+      {.memory_limit = "128MB", .database = c.path, .read_only = true, .external_access = false});
   ASSERT_TRUE(engine.ok());
   lake::Engine& e = **engine;
   const std::string full = (root_ / "catalog" / "catalog.duckdb").string();

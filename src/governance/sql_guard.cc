@@ -17,7 +17,7 @@ using nlohmann::json;
 const std::set<std::string>& AllowedNodeTypes() {
   static const std::set<std::string> kTypes = {
       "SELECT_NODE", "SET_OPERATION_NODE", "CTE_NODE", "RECURSIVE_CTE_NODE", "BASE_TABLE",
-      "JOIN", "SUBQUERY", "EMPTY", "EXPRESSION_LIST", "PIVOT"};
+      "JOIN",        "SUBQUERY",           "EMPTY",    "EXPRESSION_LIST",    "PIVOT"};
   return kTypes;
 }
 
@@ -32,7 +32,8 @@ bool SystemFunction(const std::string& name) {
 
 class Walker {
  public:
-  explicit Walker(const std::map<std::string, std::vector<std::string>>& tables) : tables_(tables) {}
+  explicit Walker(const std::map<std::string, std::vector<std::string>>& tables)
+      : tables_(tables) {}
 
   Status Walk(const json& node) {
     if (node.is_array()) {
@@ -55,8 +56,10 @@ class Walker {
       if (!AllowedNodeTypes().contains(t)) {
         return absl::PermissionDeniedError(
             t == "TABLE_FUNCTION"
-                ? absl::StrCat("table functions are not available (",
-                               node.value(json::json_pointer("/function/function_name"), std::string("?")), ")")
+                ? absl::StrCat(
+                      "table functions are not available (",
+                      node.value(json::json_pointer("/function/function_name"), std::string("?")),
+                      ")")
                 : absl::StrCat("only plain SELECT queries over the role's tables are accepted (",
                                absl::AsciiStrToLower(t), " is not)"));
       }
@@ -75,7 +78,8 @@ class Walker {
     std::set<std::string> columns;
     for (const auto& [qualifier, column] : column_refs_) {
       for (const std::string& t : touched_) {
-        if (!qualifier.empty() && aliases_.count(qualifier) && aliases_.at(qualifier) != t) continue;
+        if (!qualifier.empty() && aliases_.count(qualifier) && aliases_.at(qualifier) != t)
+          continue;
         if (!qualifier.empty() && !aliases_.count(qualifier) && qualifier != t) continue;
         const auto& cols = tables_.at(t);
         if (column == "*" || std::find(cols.begin(), cols.end(), column) != cols.end()) {
@@ -146,18 +150,20 @@ StatusOr<GuardResult> GuardSql(lake::Engine& engine, std::string_view sql,
   const std::string text(sql);
   if (absl::StripAsciiWhitespace(text).empty()) return absl::InvalidArgumentError("no SQL given");
   if (sql.size() > kMaxSqlBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the SQL text is ", sql.size(), " bytes; at most ", kMaxSqlBytes, " are accepted"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the SQL text is ", sql.size(), " bytes; at most ", kMaxSqlBytes, " are accepted"));
   }
-  LASTRO_ASSIGN_OR_RETURN(lake::Value tree,
-                          engine.QueryValue(absl::StrCat("SELECT json_serialize_sql(",
-                                                         lake::SqlString(text), ")")));
+  LASTRO_ASSIGN_OR_RETURN(
+      lake::Value tree,
+      engine.QueryValue(absl::StrCat("SELECT json_serialize_sql(", lake::SqlString(text), ")")));
   json doc = json::parse(std::get<std::string>(tree), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return absl::InternalError("the SQL parser's answer is not JSON");
+  if (doc.is_discarded() || !doc.is_object())
+    return absl::InternalError("the SQL parser's answer is not JSON");
   if (doc.value("error", false)) {
     const std::string type = doc.value("error_type", "");
     if (type == "parser") {
-      return absl::InvalidArgumentError(absl::StrCat("syntax error: ", doc.value("error_message", "")));
+      return absl::InvalidArgumentError(
+          absl::StrCat("syntax error: ", doc.value("error_message", "")));
     }
     return absl::PermissionDeniedError(
         "only one SELECT statement is accepted (no PRAGMA, SET, ATTACH, COPY, INSTALL, LOAD or "
@@ -165,8 +171,9 @@ StatusOr<GuardResult> GuardSql(lake::Engine& engine, std::string_view sql,
   }
   const json& statements = doc["statements"];
   if (!statements.is_array() || statements.size() != 1) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "exactly one SELECT statement is accepted, got ", statements.is_array() ? statements.size() : 0));
+    return absl::PermissionDeniedError(
+        absl::StrCat("exactly one SELECT statement is accepted, got ",
+                     statements.is_array() ? statements.size() : 0));
   }
   Walker walker(tables);
   LASTRO_RETURN_IF_ERROR(walker.Walk(statements[0]));

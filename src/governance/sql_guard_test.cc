@@ -14,7 +14,8 @@ using ::testing::HasSubstr;
 class SqlGuardTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto engine = lake::Engine::Open({.memory_limit = "128MB", .threads = 1, .external_access = false});
+    auto engine =
+        lake::Engine::Open({.memory_limit = "128MB", .threads = 1, .external_access = false});
     ASSERT_TRUE(engine.ok()) << engine.status();
     engine_ = std::move(*engine);
   }
@@ -32,11 +33,12 @@ TEST_F(SqlGuardTest, NamesTheTablesAndColumnsAQueryReads) {
       "f.amount_cents > 100) SELECT b.request_id, d.* FROM big b, dim_date d -- a comment");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_THAT(r->tables, ElementsAre("dim_date", "fact_credit_request"));
-  EXPECT_THAT(r->columns, ElementsAre("dim_date.date", "dim_date.date_key",
-                                      "fact_credit_request.amount_cents",
-                                      "fact_credit_request.request_id"));
-  auto u = Guard("SELECT status, count(*) FROM fact_credit_request GROUP BY ALL UNION ALL "
-                 "SELECT 'x', 1 ORDER BY 1");
+  EXPECT_THAT(r->columns,
+              ElementsAre("dim_date.date", "dim_date.date_key", "fact_credit_request.amount_cents",
+                          "fact_credit_request.request_id"));
+  auto u = Guard(
+      "SELECT status, count(*) FROM fact_credit_request GROUP BY ALL UNION ALL "
+      "SELECT 'x', 1 ORDER BY 1");
   EXPECT_TRUE(u.ok()) << u.status();
   EXPECT_TRUE(Guard("SELECT * FROM (VALUES (1), (2)) t(x)").ok());
 }
@@ -47,7 +49,8 @@ TEST_F(SqlGuardTest, RefusesEverythingButOneSelectOverTheRolesTables) {
     std::string sql, reason;
   };
   const Case cases[] = {
-      {"SELECT * FROM read_parquet('/etc/passwd')", "table functions are not available (read_parquet)"},
+      {"SELECT * FROM read_parquet('/etc/passwd')",
+       "table functions are not available (read_parquet)"},
       {"SELECT * FROM read_csv_auto('/lake/**/*.csv')", "table functions are not available"},
       {"SELECT * FROM glob('/lake/*')", "table functions are not available (glob)"},
       {"SELECT * FROM '/lake/silver/customers/part-0.parquet'", "is not available to this role"},
@@ -76,7 +79,8 @@ TEST_F(SqlGuardTest, RefusesEverythingButOneSelectOverTheRolesTables) {
   for (const Case& c : cases) {
     auto r = Guard(c.sql);
     ASSERT_FALSE(r.ok()) << c.sql;
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied) << c.sql << ": " << r.status();
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied)
+        << c.sql << ": " << r.status();
     EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.reason)) << c.sql;
   }
 }

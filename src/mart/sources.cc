@@ -133,9 +133,9 @@ Status DeclareSources(lake::Engine& engine, const lake::TableStore& store) {
             absl::StrCat("cannot resolve ", s.zone, "/", s.table, ": ", ec.message()));
       }
       std::string glob = (pinned / (s.partitioned ? "*/*.parquet" : "*.parquet")).string();
-      const std::string scan =
-          absl::StrCat("read_parquet(", lake::SqlString(glob), ", hive_partitioning = ",
-                       s.partitioned ? "true" : "false", ", union_by_name = true)");
+      const std::string scan = absl::StrCat(
+          "read_parquet(", lake::SqlString(glob),
+          ", hive_partitioning = ", s.partitioned ? "true" : "false", ", union_by_name = true)");
       // Files written before a column was added lack it: it reads as NULL there.
       LASTRO_ASSIGN_OR_RETURN(lake::QueryResult present,
                               engine.Query(absl::StrCat("DESCRIBE SELECT * FROM ", scan)));
@@ -143,7 +143,8 @@ Status DeclareSources(lake::Engine& engine, const lake::TableStore& store) {
       for (size_t i = 0; i < present.rows(); ++i) names.insert(*present.Text(i, 0));
       std::vector<std::string> casts;
       for (const SourceColumn& c : s.columns) {
-        casts.push_back(absl::StrCat("CAST(", names.contains(c.name) ? lake::SqlIdent(c.name) : "NULL",
+        casts.push_back(absl::StrCat("CAST(",
+                                     names.contains(c.name) ? lake::SqlIdent(c.name) : "NULL",
                                      " AS ", c.type, ") AS ", lake::SqlIdent(c.name)));
       }
       sql = absl::StrCat("CREATE OR REPLACE TEMP VIEW ", s.view, " AS SELECT ",
