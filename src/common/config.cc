@@ -182,6 +182,7 @@ void BindAll(Binder& b, Config& c) {
   b.Bind("governance", "serve_threads", &c.governance.serve_threads);
   b.Bind("governance", "query_timeout_ms", &c.governance.query_timeout_ms);
   b.Bind("governance", "max_rows", &c.governance.max_rows);
+  b.Bind("governance", "audit_sync_ms", &c.governance.audit_sync_ms);
   b.Bind("governance", "tls_cert_file", &c.governance.tls_cert_file);
   b.Bind("governance", "tls_key_file", &c.governance.tls_key_file);
 }
@@ -273,6 +274,9 @@ Status Validate(const Config& c) {
   LASTRO_RETURN_IF_ERROR(positive(c.governance.serve_threads, "governance.serve_threads"));
   LASTRO_RETURN_IF_ERROR(positive(c.governance.query_timeout_ms, "governance.query_timeout_ms"));
   LASTRO_RETURN_IF_ERROR(positive(c.governance.max_rows, "governance.max_rows"));
+  if (c.governance.audit_sync_ms < 0 || c.governance.audit_sync_ms > 1000) {
+    return absl::InvalidArgumentError("'governance.audit_sync_ms' must be in 0..1000");
+  }
   if (c.governance.tls_cert_file.empty() != c.governance.tls_key_file.empty()) {
     return absl::InvalidArgumentError(
         "'governance.tls_cert_file' and 'governance.tls_key_file' go together: set both or "

@@ -169,6 +169,9 @@ struct GovernanceConfig {
   int serve_threads = 2;                      // query threads of `lastro serve`
   int query_timeout_ms = 30000;               // a query running longer is cancelled
   int max_rows = 100000;                      // rows returned by one query, at most
+  // 0: each audit entry is fdatasync'ed before its answer leaves; N: written before,
+  // synced by one background fdatasync per N ms (a power loss loses at most N ms).
+  int audit_sync_ms = 20;
   std::string tls_cert_file;                  // both set: `lastro serve` speaks HTTPS only
   std::string tls_key_file;
 };

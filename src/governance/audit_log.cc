@@ -131,13 +131,16 @@ json EntryJson(const AuditEntry& e) {
 
 // Writes `line` at the end of the file and syncs it; on failure cuts the file back to
 // `size` so that nothing of an unacknowledged entry stays (best effort).
-Status WriteDurably(int fd, int64_t size, const std::string& line, const fs::path& path) {
+// With `sync` false the line is only written (the page cache has it; a process crash
+// keeps it) and the caller's group sync makes it durable shortly.
+Status WriteDurably(int fd, int64_t size, const std::string& line, const fs::path& path,
+                    bool sync) {
   if (!internal::WriteAll(fd, line)) {
     Status s = Errno("write", path);
     IgnoreError(::ftruncate(fd, size) == 0 ? absl::OkStatus() : Errno("truncate", path));
     return s;
   }
-  if (::fdatasync(fd) != 0) {
+  if (sync && ::fdatasync(fd) != 0) {
     Status s = Errno("fdatasync", path);
     IgnoreError(::ftruncate(fd, size) == 0 ? absl::OkStatus() : Errno("truncate", path));
     return s;
@@ -176,7 +179,8 @@ void ShipToLogs(const AuditEntry& e, int64_t seq, const std::string& hash) {
 // Writes `entry` after the file's last complete line (`tail`, read under the lock):
 // seq and prev from that line, at from `clock`. Sets `hash` to the new entry's hash.
 StatusOr<int64_t> WriteEntry(int fd, const fs::path& path, const Clock& clock,
-                             const AuditEntry& entry, const Tail& tail, std::string* hash) {
+                             const AuditEntry& entry, const Tail& tail, std::string* hash,
+                             bool sync = true) {
   int64_t seq = 1;
   std::string prev(kAuditGenesisHash);
   if (!tail.last_line.empty() || tail.complete_end > 0) {
@@ -198,7 +202,7 @@ StatusOr<int64_t> WriteEntry(int fd, const fs::path& path, const Clock& clock,
   j = json::parse(Dump(j));  // normalised: what the file will hold, re-read
   *hash = internal::Sha256Hex(Canonical(j));
   j["hash"] = *hash;
-  LASTRO_RETURN_IF_ERROR(WriteDurably(fd, tail.size, Dump(j) + "\n", path));
+  LASTRO_RETURN_IF_ERROR(WriteDurably(fd, tail.size, Dump(j) + "\n", path, sync));
   return seq;
 }
 
@@ -215,7 +219,8 @@ std::string SqlQuote(std::string_view s) {
 
 fs::path AuditLogFile(const fs::path& state_dir) { return state_dir / "audit" / "audit.jsonl"; }
 
-StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const fs::path& state_dir, const Clock& clock) {
+StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const fs::path& state_dir, const Clock& clock,
+                                                   std::chrono::milliseconds group_sync) {
   const fs::path path = AuditLogFile(state_dir);
   LASTRO_RETURN_IF_ERROR(internal::MakePrivateDir(state_dir));
   LASTRO_RETURN_IF_ERROR(internal::MakePrivateDir(path.parent_path()));
@@ -234,10 +239,45 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const fs::path& state_dir, co
     ::close(fd);
     return absl::InternalError("audit log: libsodium cannot be initialised");
   }
-  return std::unique_ptr<AuditLog>(new AuditLog(fd, path, clock));
+  auto log = std::unique_ptr<AuditLog>(new AuditLog(fd, path, clock));
+  if (group_sync.count() > 0) {
+    log->group_sync_ = group_sync;
+    log->syncer_ = std::thread([raw = log.get()] { raw->SyncLoop(); });
+  }
+  return log;
 }
 
-AuditLog::~AuditLog() { ::close(fd_); }
+void AuditLog::SyncLoop() {
+  std::unique_lock lock(sync_mu_);
+  while (!stopping_) {
+    sync_cv_.wait_for(lock, group_sync_, [this] { return stopping_; });
+    if (!dirty_.exchange(false)) continue;
+    lock.unlock();
+    if (::fdatasync(fd_) != 0) {
+      // Nothing to refuse any more (the answers left): say it loudly, and count it.
+      log::Error("audit log: group fdatasync failed", {{"logger", "audit"},
+                                                       {"file", path_.string()},
+                                                       {"error", std::strerror(errno)}});
+      metrics::Registry::Global()
+          .GetCounter("lastro.audit.sync_failures", "Failed group syncs of the audit log", {})
+          .Add();
+    }
+    lock.lock();
+  }
+}
+
+AuditLog::~AuditLog() {
+  if (syncer_.joinable()) {
+    {
+      std::lock_guard lock(sync_mu_);
+      stopping_ = true;
+    }
+    sync_cv_.notify_all();
+    syncer_.join();
+    if (dirty_.load()) ::fdatasync(fd_);
+  }
+  ::close(fd_);
+}
 
 StatusOr<int64_t> AuditLog::Append(const AuditEntry& entry) {
   if (entry.action.empty()) return absl::InvalidArgumentError("audit entry without an action");
@@ -275,7 +315,9 @@ StatusOr<int64_t> AuditLog::Append(const AuditEntry& entry) {
       ShipToLogs(recover, recovered_seq, hash);
       LASTRO_ASSIGN_OR_RETURN(tail, ReadTail(fd_, path_));
     }
-    LASTRO_ASSIGN_OR_RETURN(seq, WriteEntry(fd_, path_, clock_, entry, tail, &hash));
+    const bool sync_now = group_sync_.count() == 0;
+    LASTRO_ASSIGN_OR_RETURN(seq, WriteEntry(fd_, path_, clock_, entry, tail, &hash, sync_now));
+    if (!sync_now) dirty_ = true;
   }
   metrics::Registry::Global()
       .GetHistogram("lastro.audit.append.ms", "Time to append and sync one audit entry (ms)")

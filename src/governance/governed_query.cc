@@ -149,7 +149,9 @@ GovernedQueries::~GovernedQueries() = default;
 
 StatusOr<std::unique_ptr<GovernedQueries>> GovernedQueries::Create(const Config& config) {
   LASTRO_ASSIGN_OR_RETURN(Policies policies, LoadPolicies(config.governance.policies));
-  LASTRO_ASSIGN_OR_RETURN(auto audit, AuditLog::Open(config.governance.state_dir));
+  LASTRO_ASSIGN_OR_RETURN(
+      auto audit, AuditLog::Open(config.governance.state_dir, RealClock::Instance(),
+                                 std::chrono::milliseconds(config.governance.audit_sync_ms)));
   return std::unique_ptr<GovernedQueries>(
       new GovernedQueries(config, std::move(policies), std::move(audit)));
 }
