@@ -1,22 +1,32 @@
 // `lastro decision explain` (docs/governance.md, "Explaining a credit decision").
+#include <absl/strings/str_cat.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/command.h"
+#include "governance/audit_log.h"
 #include "governance/explain.h"
 
 namespace lastro::cli {
 namespace {
 
-// AUDIT HOOK (issue 6): every explain shows one customer's data, so it belongs in the
-// audit log, found or not. The audit log is lastro_audit's (being written); wire it
-// here: append `entry` (action "decision.explain", subject = the request id, the
-// customer shown, the outcome) with the caller's identity, and fail the command
-// without printing anything when the entry cannot be recorded. Records nothing yet.
-Status RecordAudit(const governance::ExplainAuditEntry& entry) {
-  (void)entry;
-  return absl::OkStatus();
+// Every explain shows one customer's data, so it is audited, found or not, before
+// anything is printed; a command whose entry cannot be written prints nothing.
+Status RecordAudit(const Config& config, const governance::ExplainAuditEntry& e) {
+  LASTRO_ASSIGN_OR_RETURN(auto log, governance::AuditLog::Open(config.governance.state_dir));
+  const char* user = std::getenv("USER");
+  governance::AuditEntry entry{
+      .user = absl::StrCat("cli:", user != nullptr ? user : std::to_string(getuid())),
+      .action = e.action,
+      .rows = e.customer_id ? 1 : 0,
+      .outcome = e.outcome == "ok" ? "allowed" : "error",
+      .reason = e.outcome == "ok" ? (e.customer_id ? absl::StrCat("customer ", *e.customer_id) : "")
+                                  : e.outcome,
+      .remote = "cli",
+      .subject = e.subject};
+  return log->Append(entry).status();
 }
 
 }  // namespace
@@ -41,7 +51,7 @@ void RegisterDecision(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
       StatusOr<governance::DecisionExplanation> explained =
           governance::ExplainDecision(config, request_id);
-      LASTRO_RETURN_IF_ERROR(RecordAudit(governance::AuditEntryFor(request_id, explained)));
+      LASTRO_RETURN_IF_ERROR(RecordAudit(config, governance::AuditEntryFor(request_id, explained)));
       if (!explained.ok()) return explained.status();
       if (format.empty()) format = ::isatty(STDOUT_FILENO) ? "text" : "json";
       const std::string text = format == "text" ? governance::FormatExplanationText(*explained)
