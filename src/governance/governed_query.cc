@@ -136,7 +136,12 @@ struct GovernedQueries::Pool {
   std::map<std::string, std::vector<std::string>> tables;  // for the guard
   std::mutex mu;
   std::vector<std::unique_ptr<lake::Engine>> idle;
+  // The guard's verdicts on texts it accepted, for this catalog: a named query or a
+  // dashboard's repeated SQL is parsed once. Bounded; cleared when full.
+  std::map<std::string, GuardResult> accepted;  // guarded by mu
 };
+
+constexpr size_t kGuardCacheEntries = 4096;
 
 GovernedQueries::GovernedQueries(const Config& config, Policies policies,
                                  std::unique_ptr<AuditLog> audit)
@@ -270,7 +275,21 @@ StatusOr<GovernedResult> GovernedQueries::Execute(const Caller& caller, const Ro
     LASTRO_ASSIGN_OR_RETURN(engine, OpenEngine(*pool, role, ""));
   }
 
-  LASTRO_ASSIGN_OR_RETURN(GuardResult guard, GuardSql(*engine, sql, pool->tables));
+  GuardResult guard;
+  bool known = false;
+  {
+    std::lock_guard lock(pool->mu);
+    if (auto it = pool->accepted.find(sql); it != pool->accepted.end()) {
+      guard = it->second;
+      known = true;
+    }
+  }
+  if (!known) {
+    LASTRO_ASSIGN_OR_RETURN(guard, GuardSql(*engine, sql, pool->tables));
+    std::lock_guard lock(pool->mu);
+    if (pool->accepted.size() >= kGuardCacheEntries) pool->accepted.clear();
+    pool->accepted.emplace(sql, guard);
+  }
   entry.tables = guard.tables;
   entry.columns = guard.columns;
 
