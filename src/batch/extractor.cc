@@ -141,14 +141,16 @@ constexpr SealedColumn kSealedColumns[] = {
 void CopyField(const CopyBinaryDecoder& in, size_t i, WireType wire, lake::ChunkWriter& out,
                size_t c, size_t row);
 
-// Writes one customer row: tokenises the CPF, reduces the birth date to its year and
-// seals the contact PII with the customer's data key. A key-store error cannot stop
-// the COPY from here: the row gets NULLs and the first error is kept for Extract().
+// Writes one customer row: tokenises the CPF (keeping token -> CPF in `cpf_by_token`
+// when `keep_cpfs`), reduces the birth date to its year and seals the contact PII with
+// the customer's data key. Self-contained, so it goes wherever the customers' COPY
+// runs (one thread). A key-store error cannot stop the COPY from here: the row gets
+// NULLs and the first error is kept for error().
 class CustomerRowMapper {
  public:
   CustomerRowMapper(const CpfTokenizer& tokenizer, governance::KeyStore* keys, bool keep_cpfs,
-                    ExtractResult& out)
-      : tokenizer_(tokenizer), keys_(keys), keep_cpfs_(keep_cpfs), out_(out) {}
+                    std::unordered_map<std::string, std::string>& cpf_by_token)
+      : tokenizer_(tokenizer), keys_(keys), keep_cpfs_(keep_cpfs), cpf_by_token_(cpf_by_token) {}
 
   void operator()(const CopyBinaryDecoder& in, lake::ChunkWriter& sink, size_t row) {
     CopyField(in, 0, WireType::kInt8, sink, 0, row);
@@ -160,7 +162,7 @@ class CustomerRowMapper {
       std::string token = tokenizer_.Token(cpf);
       sink.SetText(1, row, token);
       sink.SetBool(2, row, pii::IsValidCpf(cpf));
-      if (keep_cpfs_) out_.cpf_by_token.emplace(std::move(token), pii::CpfDigits(cpf));
+      if (keep_cpfs_) cpf_by_token_.emplace(std::move(token), pii::CpfDigits(cpf));
     }
     if (in.IsNull(2)) {
       sink.SetNull(3, row);
@@ -184,6 +186,8 @@ class CustomerRowMapper {
   }
 
   const Status& error() const { return error_; }
+  int64_t sealed() const { return sealed_; }  // customers whose PII was sealed
+  int64_t erased() const { return erased_; }  // erased customers: PII dropped
 
  private:
   // The row's data key; nullptr when there is no PII to seal, or the customer is
@@ -198,15 +202,16 @@ class CustomerRowMapper {
       if (error_.ok()) error_ = key.status();
       return nullptr;
     }
-    ++(*key == nullptr ? out_.pii_erased : out_.pii_sealed);
+    ++(*key == nullptr ? erased_ : sealed_);
     return *key;
   }
 
   const CpfTokenizer& tokenizer_;
   governance::KeyStore* keys_;
   bool keep_cpfs_;
-  ExtractResult& out_;
+  std::unordered_map<std::string, std::string>& cpf_by_token_;
   Status error_;
+  int64_t sealed_ = 0, erased_ = 0;
 };
 
 std::string CopyStatement(const std::vector<Column>& columns, const std::string& from) {
@@ -334,7 +339,7 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
   std::vector<Column> customer_columns = CustomerColumns(options.keys != nullptr);
   PgCopySourceOptions co = SourceOptions(customer_columns, options, "extract customers", progress);
   co.columns = CustomerOutputColumns();
-  CustomerRowMapper customer_row(tokenizer, options.keys, options.keep_cpfs, out);
+  CustomerRowMapper customer_row(tokenizer, options.keys, options.keep_cpfs, out.cpf_by_token);
   co.map = [&](const CopyBinaryDecoder& in, lake::ChunkWriter& sink, size_t row) {
     customer_row(in, sink, row);
   };
@@ -351,6 +356,8 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
     out.customers = source.rows();
   }
   LASTRO_RETURN_IF_ERROR(customer_row.error());
+  out.pii_sealed = customer_row.sealed();
+  out.pii_erased = customer_row.erased();
 
   // Requests with their decisions, straight into the bronze file: never stored first.
   PgCopySourceOptions ro = SourceOptions(RequestColumns(), options, "extract requests", progress);
