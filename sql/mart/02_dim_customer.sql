@@ -13,8 +13,8 @@
 -- or birth date, only the CPF's keyed token and the birth year.
 WITH extracts AS (
   SELECT id AS customer_id, customer_token, state, acquisition_channel,
-         CAST(year(birth_date) AS INTEGER) AS birth_year, marketing_consent, created_at,
-         updated_at, run_id
+         coalesce(birth_year, CAST(year(birth_date) AS INTEGER)) AS birth_year,
+         marketing_consent, created_at, updated_at, run_id
   FROM src_bronze_customers WHERE id IS NOT NULL AND updated_at IS NOT NULL
   UNION ALL
   SELECT customer_id, customer_token, state, acquisition_channel, birth_year,

@@ -24,6 +24,7 @@
 #include "batch/transform.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "governance/keystore.h"
 #include "lake/engine.h"
 #include "lake/table_store.h"
 
@@ -109,6 +110,15 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   PhaseTimer timer(m);
   LASTRO_ASSIGN_OR_RETURN(QualityRules rules, QualityRules::LoadFile(config.batch.quality_rules));
   LASTRO_ASSIGN_OR_RETURN(CpfTokenizer tokenizer, CpfTokenizer::Create(config.batch.token_key));
+  // Contact PII is extracted only sealed, under per-customer keys wrapped by the master
+  // key (docs/governance.md); without a master key it is not extracted at all.
+  std::unique_ptr<governance::KeyStore> keys;
+  if (!config.governance.master_key.empty()) {
+    LASTRO_ASSIGN_OR_RETURN(governance::MasterKey master,
+                            governance::MasterKey::Parse(config.governance.master_key));
+    LASTRO_ASSIGN_OR_RETURN(
+        keys, governance::KeyStore::Open(governance::KeysDir(config.governance.state_dir), master));
+  }
   LASTRO_RETURN_IF_ERROR(store.CleanStaging());
 
   // Scratch files and DuckDB's spill live aside in staging: removed when the run
@@ -156,7 +166,7 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
       .statement_timeout_ms = config.batch.statement_timeout_ms,
       .lock_timeout_ms = config.batch.lock_timeout_ms,
       .max_rows_per_s = config.batch.max_rows_per_s,
-      .include_contact_pii = config.batch.include_contact_pii,
+      .keys = keys.get(),
       .keep_cpfs = options.enrich,
       .requests_predicate = ScopePredicate(window, from),
       .stop = options.stop};
@@ -219,6 +229,11 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
               {"public.customers", extracted.customers},
               {"public.credit_request_status_history", extracted.history}};
   m.counts.extracted = extracted.requests;
+  if (keys) {
+    log::Info("contact PII sealed", {{"customers", extracted.pii_sealed},
+                                     {"erased_customers", extracted.pii_erased},
+                                     {"new_keys", keys->pending()}});
+  }
   LASTRO_RETURN_IF_ERROR(stop.Check());
 
   // ---- normalise + enrich --------------------------------------------------------
@@ -384,6 +399,14 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
 
   // ---- publish --------------------------------------------------------------------
   timer.Start("publish");
+  // The new data keys are durable before anything sealed with them is published: a
+  // crash after this leaves unused keys at worst, never ciphertext without its key.
+  if (keys) {
+    LASTRO_ASSIGN_OR_RETURN(governance::SaveResult saved, keys->Save());
+    log::Info("data keys saved", {{"keys", saved.keys_written},
+                                  {"shards", saved.shards_written},
+                                  {"erased_meanwhile", saved.erased_meanwhile}});
+  }
   // Crash tests (tests/integration/batch_test.cc) kill the run between two swaps.
   if (const char* kill_after = std::getenv("LASTRO_FAULT_KILL_AFTER_PUBLISH")) {
     std::string table = kill_after;

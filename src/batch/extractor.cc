@@ -90,22 +90,129 @@ const std::vector<Column>& HistoryColumns() {
 // changed_by and reason: written by people as well as services, so redacted.
 constexpr size_t kChangedByColumn = 5, kReasonColumn = 6;
 
-// The CPF (second) becomes two columns, customer_token and cpf_valid, as it streams.
+// The customers' COPY. The CPF (1) becomes customer_token and cpf_valid, birth_date
+// (2) becomes birth_year, and the contact PII (8..11, NULL unless `contact_pii`) is
+// sealed into BLOBs, all as the rows stream past (CustomerRowMapper).
 std::vector<Column> CustomerColumns(bool contact_pii) {
-  std::vector<Column> columns = {
-      Int8("id", "c.id"),
-      Text("cpf", "c.cpf"),
-      {"birth_date", "c.birth_date::date", WireType::kDate, lake::ColumnType::kDate},
-      Text("state", "c.state"),
-      Text("acquisition_channel", "c.acquisition_channel"),
-      Instant("created_at", "c.created_at"),
-      Instant("updated_at", "c.updated_at")};
-  if (contact_pii) {
-    columns.push_back(Text("full_name", "c.full_name"));
-    columns.push_back(Text("email", "c.email"));
-  }
-  return columns;
+  auto contact = [&](const std::string& name) {
+    return Text(name, contact_pii ? "c." + name : "NULL");
+  };
+  return {Int8("id", "c.id"),
+          Text("cpf", "c.cpf"),
+          {"birth_date", "c.birth_date::date", WireType::kDate, lake::ColumnType::kDate},
+          Text("state", "c.state"),
+          Text("acquisition_channel", "c.acquisition_channel"),
+          {"marketing_consent", "c.marketing_consent::bool", WireType::kBool,
+           lake::ColumnType::kBoolean},
+          Instant("created_at", "c.created_at"),
+          Instant("updated_at", "c.updated_at"),
+          contact("full_name"),
+          contact("email"),
+          contact("phone"),
+          // birth_date again, as text, for its sealed copy.
+          Text("birth_date_text", contact_pii ? "to_char(c.birth_date, 'YYYY-MM-DD')" : "NULL")};
 }
+
+// What raw_customers holds (the COPY's columns, transformed).
+std::vector<lake::SourceColumn> CustomerOutputColumns() {
+  using T = lake::ColumnType;
+  return {{"id", T::kBigint},
+          {"customer_token", T::kVarchar},
+          {"cpf_valid", T::kBoolean},
+          {"birth_year", T::kInteger},
+          {"state", T::kVarchar},
+          {"acquisition_channel", T::kVarchar},
+          {"marketing_consent", T::kBoolean},
+          {"created_at", T::kTimestamp},
+          {"updated_at", T::kTimestamp},
+          {"full_name_enc", T::kBlob},
+          {"email_enc", T::kBlob},
+          {"phone_enc", T::kBlob},
+          {"birth_date_enc", T::kBlob}};
+}
+// The sealed columns: the COPY's column, raw_customers' column, the AD's column name.
+struct SealedColumn {
+  size_t in, out;
+  const char* name;
+};
+constexpr SealedColumn kSealedColumns[] = {
+    {8, 9, "full_name"}, {9, 10, "email"}, {10, 11, "phone"}, {11, 12, "birth_date"}};
+
+void CopyField(const CopyBinaryDecoder& in, size_t i, WireType wire, lake::ChunkWriter& out,
+               size_t c, size_t row);
+
+// Writes one customer row: tokenises the CPF (keeping token -> CPF in `cpf_by_token`
+// when `keep_cpfs`), reduces the birth date to its year and seals the contact PII with
+// the customer's data key. Self-contained, so it goes wherever the customers' COPY
+// runs (one thread). A key-store error cannot stop the COPY from here: the row gets
+// NULLs and the first error is kept for error().
+class CustomerRowMapper {
+ public:
+  CustomerRowMapper(const CpfTokenizer& tokenizer, governance::KeyStore* keys, bool keep_cpfs,
+                    std::unordered_map<std::string, std::string>& cpf_by_token)
+      : tokenizer_(tokenizer), keys_(keys), keep_cpfs_(keep_cpfs), cpf_by_token_(cpf_by_token) {}
+
+  void operator()(const CopyBinaryDecoder& in, lake::ChunkWriter& sink, size_t row) {
+    CopyField(in, 0, WireType::kInt8, sink, 0, row);
+    if (in.IsNull(1)) {
+      sink.SetNull(1, row);
+      sink.SetBool(2, row, false);
+    } else {
+      std::string_view cpf = in.Text(1);
+      std::string token = tokenizer_.Token(cpf);
+      sink.SetText(1, row, token);
+      sink.SetBool(2, row, pii::IsValidCpf(cpf));
+      if (keep_cpfs_) cpf_by_token_.emplace(std::move(token), pii::CpfDigits(cpf));
+    }
+    if (in.IsNull(2)) {
+      sink.SetNull(3, row);
+    } else {
+      using std::chrono::days, std::chrono::sys_days, std::chrono::year_month_day;
+      sink.SetInt(3, row, static_cast<int>(year_month_day(sys_days(days(in.Date(2)))).year()));
+    }
+    CopyField(in, 3, WireType::kText, sink, 4, row);
+    CopyField(in, 4, WireType::kText, sink, 5, row);
+    CopyField(in, 5, WireType::kBool, sink, 6, row);
+    CopyField(in, 6, WireType::kTimestamptz, sink, 7, row);
+    CopyField(in, 7, WireType::kTimestamptz, sink, 8, row);
+    const governance::DataKey* key = KeyFor(in);
+    for (const SealedColumn& c : kSealedColumns) {
+      if (key == nullptr || in.IsNull(c.in)) {
+        sink.SetNull(c.out, row);
+      } else {
+        sink.SetText(c.out, row, key->Seal(in.Int(0), c.name, in.Text(c.in)));
+      }
+    }
+  }
+
+  const Status& error() const { return error_; }
+  int64_t sealed() const { return sealed_; }  // customers whose PII was sealed
+  int64_t erased() const { return erased_; }  // erased customers: PII dropped
+
+ private:
+  // The row's data key; nullptr when there is no PII to seal, or the customer is
+  // erased (their PII is dropped here: the tombstone says never again).
+  const governance::DataKey* KeyFor(const CopyBinaryDecoder& in) {
+    if (keys_ == nullptr || in.IsNull(0)) return nullptr;
+    bool has_pii = false;
+    for (const SealedColumn& c : kSealedColumns) has_pii |= !in.IsNull(c.in);
+    if (!has_pii) return nullptr;
+    StatusOr<const governance::DataKey*> key = keys_->KeyFor(in.Int(0), /*create=*/true);
+    if (!key.ok()) {
+      if (error_.ok()) error_ = key.status();
+      return nullptr;
+    }
+    ++(*key == nullptr ? erased_ : sealed_);
+    return *key;
+  }
+
+  const CpfTokenizer& tokenizer_;
+  governance::KeyStore* keys_;
+  bool keep_cpfs_;
+  std::unordered_map<std::string, std::string>& cpf_by_token_;
+  Status error_;
+  int64_t sealed_ = 0, erased_ = 0;
+};
 
 std::string CopyStatement(const std::vector<Column>& columns, const std::string& from) {
   std::vector<std::string> select;
@@ -227,27 +334,14 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
 
   const std::string& pred = options.requests_predicate;
 
-  // Customers: the CPF becomes a token and a validity flag as it streams past; it is
-  // kept (for the bureau) only when the run enriches.
-  std::vector<Column> customer_columns = CustomerColumns(options.include_contact_pii);
+  // Customers: the CPF becomes a token and a validity flag as it streams past (kept,
+  // for the bureau, only when the run enriches), the contact PII is sealed.
+  std::vector<Column> customer_columns = CustomerColumns(options.keys != nullptr);
   PgCopySourceOptions co = SourceOptions(customer_columns, options, "extract customers", progress);
-  co.columns[1] = {"customer_token", lake::ColumnType::kVarchar};
-  co.columns.insert(co.columns.begin() + 2, {"cpf_valid", lake::ColumnType::kBoolean});
+  co.columns = CustomerOutputColumns();
+  CustomerRowMapper customer_row(tokenizer, options.keys, options.keep_cpfs, out.cpf_by_token);
   co.map = [&](const CopyBinaryDecoder& in, lake::ChunkWriter& sink, size_t row) {
-    CopyField(in, 0, WireType::kInt8, sink, 0, row);
-    if (in.IsNull(1)) {
-      sink.SetNull(1, row);
-      sink.SetBool(2, row, false);
-    } else {
-      std::string_view cpf = in.Text(1);
-      std::string token = tokenizer.Token(cpf);
-      sink.SetText(1, row, token);
-      sink.SetBool(2, row, pii::IsValidCpf(cpf));
-      if (options.keep_cpfs) out.cpf_by_token.emplace(std::move(token), pii::CpfDigits(cpf));
-    }
-    for (size_t i = 2; i < customer_columns.size(); ++i) {
-      CopyField(in, i, customer_columns[i].wire, sink, i + 1, row);
-    }
+    customer_row(in, sink, row);
   };
   {
     PgCopySource source(
@@ -261,6 +355,9 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
         engine, "CREATE OR REPLACE TABLE raw_customers AS SELECT * FROM lastro_source()", source));
     out.customers = source.rows();
   }
+  LASTRO_RETURN_IF_ERROR(customer_row.error());
+  out.pii_sealed = customer_row.sealed();
+  out.pii_erased = customer_row.erased();
 
   // Requests with their decisions, straight into the bronze file: never stored first.
   PgCopySourceOptions ro = SourceOptions(RequestColumns(), options, "extract requests", progress);

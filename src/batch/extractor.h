@@ -26,11 +26,16 @@
 //       needs no join later), run_id
 //     changed_by and reason are free text: CPF-, phone- and e-mail-shaped values in
 //     them are redacted as they stream past (pii::Redact).
-//   - their customers, into the engine table raw_customers (id, customer_token,
-//     cpf_valid, birth_date, state, acquisition_channel, created_at, updated_at
-//     [, full_name, email  when include_contact_pii]).
+//   - their customers, into the engine table raw_customers: id, customer_token,
+//     cpf_valid, birth_year, state, acquisition_channel, marketing_consent,
+//     created_at, updated_at, full_name_enc, email_enc, phone_enc, birth_date_enc.
 // The raw CPF never enters DuckDB or the lake: it is tokenised as it streams past,
 // and kept in memory only for the bureau (ExtractResult::cpf_by_token, keep_cpfs).
+// Contact PII (full_name, email, phone, birth_date) is read only with a key store
+// (`keys`, governance.master_key set) and sealed as it streams past with the
+// customer's data key (governance/envelope.h) into the *_enc BLOB columns; the
+// plaintext never enters DuckDB. An erased customer (tombstone) gets NULLs, and so
+// does everyone when there is no key store. birth_year is computed in the same place.
 #pragma once
 
 #include <atomic>
@@ -42,6 +47,7 @@
 
 #include "batch/cpf_token.h"
 #include "common/status.h"
+#include "governance/keystore.h"
 #include "lake/engine.h"
 
 namespace lastro::batch {
@@ -53,7 +59,9 @@ struct ExtractOptions {
   int statement_timeout_ms = 900000;
   int lock_timeout_ms = 2000;
   double max_rows_per_s = 0;  // 0 = unthrottled
-  bool include_contact_pii = false;
+  // Seals contact PII per customer (keys created as needed, saved by the caller
+  // before it publishes); nullptr: contact PII is not extracted.
+  governance::KeyStore* keys = nullptr;
   // Keep token -> CPF for the bureau (only when the run enriches: ~150 B a customer).
   bool keep_cpfs = true;
   // SQL predicate over credit_requests aliased `r` selecting the run's scope (built
@@ -74,6 +82,8 @@ struct ExtractResult {
   std::optional<double> replica_lag_s;
   int64_t requests = 0, decisions = 0, customers = 0;  // decisions: requests with one
   int64_t history = 0;                                 // status-history rows of the requests
+  int64_t pii_sealed = 0;                              // customers whose contact PII was sealed
+  int64_t pii_erased = 0;  // erased customers: their PII was read and dropped (NULL)
   // customer_token -> CPF, for the bureau call only. Never logged or written.
   std::unordered_map<std::string, std::string> cpf_by_token;
 };
@@ -84,7 +94,8 @@ using ExtractProgress = std::function<void(const std::string& phase, int64_t row
 // Runs the extract. Errors: kUnavailable (server unreachable or the connection
 // dropped: retry later), kFailedPrecondition (replica lagging beyond the limit, a
 // schema without the expected columns), kDeadlineExceeded / kAborted from the
-// server's timeouts, kInvalidArgument for a malformed COPY row.
+// server's timeouts, kInvalidArgument for a malformed COPY row, kDataLoss when a
+// customer's wrapped data key does not open.
 StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& engine,
                                 const CpfTokenizer& tokenizer, const ExtractProgress& progress);
 

@@ -1,6 +1,7 @@
 #include "batch/transform.h"
 
 #include <filesystem>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -68,7 +69,7 @@ FROM (SELECT DISTINCT date_trunc('hour', created_at) AS h FROM )sql",
 CREATE OR REPLACE VIEW stage_joined AS
 SELECT req.*, cust.customer_token, cust.cpf_valid, cust.state AS customer_state,
        cust.acquisition_channel AS customer_acquisition_channel,
-       CAST(year(cust.birth_date) AS INTEGER) AS customer_birth_year,
+       cust.birth_year AS customer_birth_year,
        CAST(req.created_at + o.off AS DATE) AS request_date
 FROM )sql",
                                      bronze, R"sql( req
@@ -79,8 +80,9 @@ CREATE OR REPLACE VIEW stage_keys AS
 SELECT customer_token, cpf_valid, request_date FROM stage_joined;
 
 CREATE OR REPLACE TABLE candidate_customers AS
-SELECT id AS customer_id, customer_token, state, acquisition_channel,
-       CAST(year(birth_date) AS INTEGER) AS birth_year, created_at, updated_at
+SELECT id AS customer_id, customer_token, state, acquisition_channel, birth_year,
+       marketing_consent, created_at, updated_at, full_name_enc, email_enc, phone_enc,
+       birth_date_enc
 FROM raw_customers;
 )sql"));
 }
@@ -229,11 +231,22 @@ Status WriteMergedDays(lake::Engine& engine, const std::vector<std::string>& col
   return WriteParquet(engine, select, dir, "request_date", "part-" + run_id, row_group_rows);
 }
 
+const std::vector<std::pair<std::string, std::string>>& SilverCustomerColumns() {
+  static const std::vector<std::pair<std::string, std::string>> kColumns = {
+      {"customer_id", "BIGINT"},   {"customer_token", "VARCHAR"},
+      {"state", "VARCHAR"},        {"acquisition_channel", "VARCHAR"},
+      {"birth_year", "INTEGER"},   {"marketing_consent", "BOOLEAN"},
+      {"created_at", "TIMESTAMP"}, {"updated_at", "TIMESTAMP"},
+      {"full_name_enc", "BLOB"},   {"email_enc", "BLOB"},
+      {"phone_enc", "BLOB"},       {"birth_date_enc", "BLOB"}};
+  return kColumns;
+}
+
 Status WriteSilverCustomers(lake::Engine& engine, const std::string& published_glob,
                             const std::string& dir, const std::string& run_id, int row_group_rows) {
-  std::string cols =
-      "customer_id, customer_token, state, acquisition_channel, birth_year, created_at, "
-      "updated_at";
+  std::vector<std::string> names;
+  for (const auto& [name, type] : SilverCustomerColumns()) names.push_back(name);
+  std::string cols = absl::StrJoin(names, ", ");
   std::string all = absl::StrCat("SELECT ", cols, ", ", SqlString(run_id),
                                  " AS run_id, 1 AS fresh FROM candidate_customers "
                                  "WHERE customer_id IS NOT NULL");
@@ -242,7 +255,19 @@ Status WriteSilverCustomers(lake::Engine& engine, const std::string& published_g
     return WriteParquet(engine, absl::StrCat("SELECT ", cols, ", run_id FROM (", all, ")"),
                         dir + "/part-" + run_id + ".parquet", "", "", row_group_rows);
   }
-  absl::StrAppend(&all, " UNION ALL BY NAME SELECT ", cols,
+  // A version written before a column existed (marketing_consent, the sealed PII)
+  // gives NULL for it.
+  LASTRO_ASSIGN_OR_RETURN(lake::QueryResult described,
+                          engine.Query(absl::StrCat("DESCRIBE SELECT * FROM read_parquet(",
+                                                    SqlString(published_glob), ")")));
+  std::set<std::string> published;
+  for (size_t i = 0; i < described.rows(); ++i) published.insert(*described.Text(i, 0));
+  std::vector<std::string> old_cols;
+  for (const auto& [name, type] : SilverCustomerColumns()) {
+    old_cols.push_back(published.count(name) ? name
+                                             : absl::StrCat("CAST(NULL AS ", type, ") AS ", name));
+  }
+  absl::StrAppend(&all, " UNION ALL BY NAME SELECT ", absl::StrJoin(old_cols, ", "),
                   ", run_id, 0 AS fresh FROM read_parquet(", SqlString(published_glob), ")");
   std::string merged =
       absl::StrCat("SELECT ", cols, ", run_id FROM (", all,

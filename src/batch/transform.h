@@ -4,7 +4,10 @@
 //   candidate_requests  one row per request: the silver columns (README.md) plus
 //                       cpf_valid (NULL: customer row missing)
 //   candidate_customers one row per customer: customer_id, customer_token, state,
-//                       acquisition_channel, birth_year, created_at, updated_at
+//                       acquisition_channel, birth_year, marketing_consent,
+//                       created_at, updated_at, and the sealed contact PII
+//                       (full_name_enc, email_enc, phone_enc, birth_date_enc: BLOBs,
+//                       NULL without a master key or for an erased customer)
 //
 // Timestamps are UTC TIMESTAMPs (no time zone arithmetic at query time) and
 // request_date the business day in `timezone`. A malformed reason-codes array becomes
@@ -12,6 +15,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -67,8 +71,12 @@ Status WriteMergedDays(lake::Engine& engine, const std::vector<std::string>& col
                        const std::vector<std::string>& days, const std::string& run_id,
                        int row_group_rows);
 
+// The silver customers columns and their types, in file order (then run_id).
+const std::vector<std::pair<std::string, std::string>>& SilverCustomerColumns();
+
 // Writes silver/customers (one file, unpartitioned): the published customers
-// updated with candidate_customers (latest updated_at per customer_id wins).
+// updated with candidate_customers (latest updated_at per customer_id wins). A
+// published version that lacks a column (written before it existed) reads as NULL.
 Status WriteSilverCustomers(lake::Engine& engine, const std::string& published_glob,
                             const std::string& dir, const std::string& run_id, int row_group_rows);
 

@@ -44,6 +44,8 @@ void RegisterFeatures(CLI::App& app, GlobalFlags& flags, int& exit_code);  // fe
 void RegisterDecision(CLI::App& app, GlobalFlags& flags, int& exit_code);  // decision explain
 void RegisterAudit(CLI::App& app, GlobalFlags& flags, int& exit_code);     // audit verify, token
 void RegisterServe(CLI::App& app, GlobalFlags& flags, int& exit_code);     // governed query API
+void RegisterPrivacy(CLI::App& app, GlobalFlags& flags, int& exit_code);   // privacy erase|export
+void RegisterKeys(CLI::App& app, GlobalFlags& flags, int& exit_code);  // keys status|rotate-master
 
 // `lastro ingest` sources, each in its own file (cmd_ingest_<source>.cc).
 void RegisterIngestEvents(CLI::App& ingest, GlobalFlags& flags, int& exit_code);

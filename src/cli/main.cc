@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   lastro::cli::RegisterDecision(app, flags, exit_code);
   lastro::cli::RegisterAudit(app, flags, exit_code);
   lastro::cli::RegisterServe(app, flags, exit_code);
+  lastro::cli::RegisterPrivacy(app, flags, exit_code);
+  lastro::cli::RegisterKeys(app, flags, exit_code);
   lastro::cli::InstallSignalHandlers();
   try {
     app.parse(argc, argv);

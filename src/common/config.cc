@@ -131,7 +131,6 @@ void BindAll(Binder& b, Config& c) {
   b.Bind("batch", "quality_rules", &c.batch.quality_rules);
   b.Bind("batch", "token_key", &c.batch.token_key);
   b.Bind("batch", "timezone", &c.batch.timezone);
-  b.Bind("batch", "include_contact_pii", &c.batch.include_contact_pii);
   b.Bind("bureau", "url", &c.bureau.url);
   b.Bind("bureau", "token", &c.bureau.token);
   b.Bind("bureau", "batch_size", &c.bureau.batch_size);

@@ -89,7 +89,6 @@ struct BatchConfig {
   std::string quality_rules = "config/quality.toml";
   std::string token_key;                       // LASTRO_TOKEN_KEY: CPF tokenisation key (secret)
   std::string timezone = "America/Sao_Paulo";  // business day of request_date
-  bool include_contact_pii = false;            // names/emails into bronze (never silver)
 };
 
 // The credit-bureau batch API (docs/batch.md), with the risk client's resilience.
@@ -164,7 +163,10 @@ struct GovernanceConfig {
   // Outside the lake, never copied with it: the audit log, the API token hashes, the
   // per-customer key store and the erasure log. LASTRO_GOVERNANCE_DIR.
   std::string state_dir = "build/var/governance";
-  std::string master_key;  // LASTRO_MASTER_KEY: wraps per-customer data keys (secret)
+  // LASTRO_MASTER_KEY(_FILE): wraps the per-customer data keys that seal contact PII
+  // (secret; 64 hex chars, or >= 16 bytes stretched with BLAKE2b). Empty: the batch
+  // does not extract contact PII.
+  std::string master_key;
   std::string serve_addr = "127.0.0.1:8095";  // LASTRO_SERVE_ADDR: `lastro serve`
   int serve_threads = 2;                      // query threads of `lastro serve`
   int query_timeout_ms = 30000;               // a query running longer is cancelled

@@ -117,6 +117,24 @@ TEST(Config, StageTwoSecretsComeFromTheEnvironment) {
   EXPECT_EQ(c->bureau.token, "b");
 }
 
+TEST(Config, TheMasterKeyComesFromTheEnvironmentAndPlaintextContactPiiIsGone) {
+  std::string key = WriteTemp(std::string(64, 'a') + "\n");
+  auto c = LoadConfig("", FakeEnv({{"LASTRO_MASTER_KEY_FILE", key},
+                                   {"LASTRO_GOVERNANCE_DIR", "/var/lib/lastro/governance"}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->governance.master_key, std::string(64, 'a'));
+  EXPECT_EQ(c->governance.state_dir, "/var/lib/lastro/governance");
+  std::remove(key.c_str());
+  // batch.include_contact_pii (names and e-mails in plaintext) no longer exists: a
+  // config that still sets it fails loudly instead of silently dropping the data.
+  std::string path = WriteTemp("[batch]\ninclude_contact_pii = true\n");
+  auto old = LoadConfig(path, FakeEnv({}));
+  ASSERT_FALSE(old.ok());
+  EXPECT_NE(old.status().message().find("batch.include_contact_pii"), std::string::npos)
+      << old.status();
+  std::remove(path.c_str());
+}
+
 TEST(Config, OpenFinanceSettingsFromFileAndEnvironment) {
   std::string secret = WriteTemp("of-s3cret\n");
   std::string path = WriteTemp("[openfinance]\npage_size = 1000\nhistory_days = 90\n");

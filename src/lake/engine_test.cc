@@ -166,6 +166,9 @@ class CountingSource : public RowSource {
       out.SetText(4, n, next_ % 2 == 0 ? "a string longer than twelve bytes" : "short");
       out.SetTimestampMicros(5, n, 1795182300LL * 1000000 + next_);
       out.SetDate(6, n, 20777);
+      // Any bytes: a NUL, and bytes that are not UTF-8 (ciphertext).
+      const char blob[] = {'\0', '\xff', '\xfe', static_cast<char>(next_ & 0x7f)};
+      out.SetText(7, n, std::string_view(blob, sizeof blob));
     }
     return n;
   }
@@ -175,7 +178,7 @@ class CountingSource : public RowSource {
       {"big", ColumnType::kBigint},    {"small", ColumnType::kInteger},
       {"ratio", ColumnType::kDouble},  {"even", ColumnType::kBoolean},
       {"label", ColumnType::kVarchar}, {"seen_at", ColumnType::kTimestamp},
-      {"day", ColumnType::kDate}};
+      {"day", ColumnType::kDate},      {"sealed", ColumnType::kBlob}};
   int64_t rows_, fail_after_;
   int64_t next_ = 0;
 };
@@ -193,7 +196,9 @@ TEST(EngineSource, StreamsRowsOfEveryTypeIntoParquetWithoutATable) {
           .ok());
   auto r = e->Query(
       "SELECT count(*), count(big), sum(small), max(label), min(seen_at)::VARCHAR, "
-      "max(day)::VARCHAR, sum(ratio), count(*) FILTER (WHERE even) FROM '" +
+      "max(day)::VARCHAR, sum(ratio), count(*) FILTER (WHERE even), "
+      "count(*) FILTER (WHERE octet_length(sealed) = 4 AND hex(sealed) LIKE '00FFFE%') "
+      "FROM '" +
       file + "'");
   ASSERT_TRUE(r.ok()) << r.status();
   int64_t nulls = 0, sum = 0, evens = 0;
@@ -215,6 +220,7 @@ TEST(EngineSource, StreamsRowsOfEveryTypeIntoParquetWithoutATable) {
   EXPECT_EQ(r->Text(0, 5), "2026-11-20");
   EXPECT_DOUBLE_EQ(*r->Double(0, 6), ratio);
   EXPECT_EQ(r->Int(0, 7), evens);
+  EXPECT_EQ(r->Int(0, 8), 10000 - nulls);
   std::filesystem::remove_all(dir);
 }
 

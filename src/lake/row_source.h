@@ -17,7 +17,7 @@
 
 namespace lastro::lake {
 
-enum class ColumnType { kBigint, kInteger, kDouble, kBoolean, kVarchar, kTimestamp, kDate };
+enum class ColumnType { kBigint, kInteger, kDouble, kBoolean, kVarchar, kTimestamp, kDate, kBlob };
 
 struct SourceColumn {
   std::string name;
@@ -27,8 +27,8 @@ struct SourceColumn {
 // One output chunk of the source: up to capacity() rows, column by column. Each
 // setter writes the value of (column, row) and must match the column's declared type
 // (kBigint and kInteger take SetInt; kTimestamp takes microseconds since 1970-01-01,
-// kDate days since 1970-01-01). Rows not written are undefined: write every column of
-// every row the Fill() reports.
+// kDate days since 1970-01-01; kBlob takes SetText with any bytes, e.g. ciphertext). Rows not
+// written are undefined: write every column of every row the Fill() reports.
 class ChunkWriter {
  public:
   virtual ~ChunkWriter() = default;

@@ -22,6 +22,8 @@ duckdb_type DuckType(ColumnType t) {
       return DUCKDB_TYPE_TIMESTAMP;
     case ColumnType::kDate:
       return DUCKDB_TYPE_DATE;
+    case ColumnType::kBlob:
+      return DUCKDB_TYPE_BLOB;
   }
   return DUCKDB_TYPE_VARCHAR;
 }
@@ -57,6 +59,7 @@ class VectorWriter final : public ChunkWriter {
     static_cast<double*>(data_[c])[row] = v;
   }
   void SetBool(size_t c, size_t row, bool v) override { static_cast<bool*>(data_[c])[row] = v; }
+  // VARCHAR and BLOB vectors store their values alike (duckdb_string_t).
   void SetText(size_t c, size_t row, std::string_view v) override {
     duckdb_vector_assign_string_element_len(vectors_[c], row, v.data(), v.size());
   }

@@ -56,6 +56,9 @@ const std::vector<Source>& ModelSources() {
         {"customer_token", "VARCHAR"},
         {"state", "VARCHAR"},
         {"acquisition_channel", "VARCHAR"},
+        // The batch writes birth_year (the date itself only sealed, ADR 0023); files
+        // written before that hold birth_date instead. Each reads NULL where absent.
+        {"birth_year", "INTEGER"},
         {"birth_date", "DATE"},
         {"marketing_consent", "BOOLEAN"},
         {"created_at", "TIMESTAMP"},

@@ -32,7 +32,8 @@ std::string SourceDir() {
 }  // namespace
 
 std::map<std::string, std::string> BatchEnv() {
-  return {{"LASTRO_TOKEN_KEY", "integration-test-token-key-0123456789"}};
+  return {{"LASTRO_TOKEN_KEY", "integration-test-token-key-0123456789"},
+          {"LASTRO_MASTER_KEY", kTestMasterKey}};
 }
 
 StatusOr<std::unique_ptr<BatchHarness>> BatchHarness::Create(const BatchHarnessOptions& options) {
@@ -91,10 +92,11 @@ Status BatchHarness::Seed(int64_t requests, int64_t customers, int days) {
   LASTRO_RETURN_IF_ERROR(
       conn_
           ->Exec(absl::StrCat(
-              "INSERT INTO customers (cpf, full_name, email, birth_date, monthly_income_cents, "
-              "state, acquisition_channel, created_at, updated_at) "
+              "INSERT INTO customers (cpf, full_name, email, phone, birth_date, "
+              "monthly_income_cents, state, acquisition_channel, created_at, updated_at) "
               "SELECT pg_temp.test_cpf(100000000 + i * 7919), 'Cliente ' || i, "
-              "'c' || i || '@example.com', date '1960-01-01' + (i % 15000)::int, "
+              "'c' || i || '@example.com', '+5511' || lpad(i::text, 9, '9'), "
+              "date '1960-01-01' + (i % 15000)::int, "
               "300000 + (i % 50) * 10000, (ARRAY['SP','RJ','MG','RS','PR'])[1 + i % 5], "
               "(ARRAY['organic','paid_search','social','referral','partner','tv'])[1 + i % 6], "
               "timestamptz '2026-10-01 12:00:00-03', timestamptz '2026-10-01 12:00:00-03' "
@@ -173,7 +175,7 @@ CommandResult BatchHarness::Lastro(const std::vector<std::string>& args,
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("--config");
   argv.push_back(config_);
-  std::map<std::string, std::string> all = BatchEnv();
+  std::map<std::string, std::string> all = Env();
   for (const auto& [k, v] : env) all[k] = v;
   static int n = 0;
   auto p = Subprocess::Start(argv, all, absl::StrCat(dir_, "/cmd-", ++n));
@@ -194,7 +196,13 @@ StatusOr<std::unique_ptr<Subprocess>> BatchHarness::StartLastro(
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("--config");
   argv.push_back(config_);
-  return Subprocess::Start(argv, BatchEnv(), dir_ + "/" + log_name);
+  return Subprocess::Start(argv, Env(), dir_ + "/" + log_name);
+}
+
+std::map<std::string, std::string> BatchHarness::Env() const {
+  std::map<std::string, std::string> env = BatchEnv();
+  env["LASTRO_GOVERNANCE_DIR"] = governance_dir();
+  return env;
 }
 
 StatusOr<lake::QueryResult> BatchHarness::Lake(const std::string& sql) {
@@ -265,6 +273,12 @@ int64_t BatchHarness::PgCount(const std::string& sql) {
   auto r = conn_->Exec(sql);
   if (!r.ok() || r->rows() == 0) return -1;
   return r->GetInt(0, 0);
+}
+
+std::string BatchHarness::PgText(const std::string& sql) {
+  auto r = conn_->Exec(sql);
+  if (!r.ok() || r->rows() == 0) return "";
+  return std::string(r->Get(0, 0));
 }
 
 Status BatchHarness::PgExec(const std::string& sql) { return conn_->Exec(sql).status(); }

@@ -53,7 +53,8 @@ class BatchHarness {
   // throttle) to <dir>/<file> and returns its path.
   std::string WriteConfig(const std::string& file, const std::string& batch_settings);
 
-  // Runs `lastro <args> --config <cfg>` to completion (5 min deadline).
+  // Runs `lastro <args> --config <cfg>` to completion (5 min deadline), with Env()
+  // and `env` on top.
   CommandResult Lastro(const std::vector<std::string>& args,
                        const std::map<std::string, std::string>& env = {});
   // Starts it without waiting.
@@ -74,12 +75,18 @@ class BatchHarness {
   StatusOr<lake::QueryResult> Lake(const std::string& sql);
 
   int64_t PgCount(const std::string& sql);
+  // The first value of a query's first row, as text ("" on error or no row).
+  std::string PgText(const std::string& sql);
   Status PgExec(const std::string& sql);
 
   const std::string& dsn() const { return dsn_; }
   const std::string& dir() const { return dir_; }
   const std::string& lake_dir() const { return lake_dir_; }
   const std::string& config() const { return config_; }
+  // The governance state (key store, privacy requests): <dir>/governance.
+  std::string governance_dir() const { return dir_ + "/governance"; }
+  // BatchEnv() plus LASTRO_GOVERNANCE_DIR.
+  std::map<std::string, std::string> Env() const;
 
  private:
   BatchHarness() = default;
@@ -92,7 +99,12 @@ class BatchHarness {
   bool statsd_ = false;
 };
 
-// The environment every `lastro batch` child gets (tokenisation key).
+// The master key of the harnesses' key stores (64 hex characters).
+inline constexpr const char* kTestMasterKey =
+    "6c617374726f2d746573742d6d61737465722d6b65792d303132333435363738";
+
+// The environment every `lastro batch` child gets: the tokenisation key and the master
+// key, so contact PII reaches the lake sealed (BatchHarness adds its governance dir).
 std::map<std::string, std::string> BatchEnv();
 
 }  // namespace lastro::testing

@@ -383,7 +383,7 @@ TEST_F(BatchTest, ASigkilledRunLeavesTheLakeReadableAndTheNextRunRepairsIt) {
   std::string slow = h->WriteConfig("slow.toml", "max_rows_per_s = 5000");
   auto runner = Subprocess::Start(
       {LastroBin(), "batch", "run", "--date", "2026-11-08", "--config", slow, "--no-enrich"},
-      BatchEnv(), h->dir() + "/slow");
+      h->Env(), h->dir() + "/slow");
   ASSERT_TRUE(runner.ok());
   ASSERT_TRUE(WaitFor(
       [&] { return (*runner)->Stderr().find("\"phase\":\"extract\"") != std::string::npos; }, 20s))
@@ -413,7 +413,7 @@ TEST_F(BatchTest, AnOverlappingRunIsRefusedAndTheRunNeverBlocksTheAppsWrites) {
   std::string slow = h->WriteConfig("slow.toml", "max_rows_per_s = 10000");
   auto runner = Subprocess::Start(
       {LastroBin(), "batch", "run", "--date", "2026-11-07", "--config", slow, "--no-enrich"},
-      BatchEnv(), h->dir() + "/slow");
+      h->Env(), h->dir() + "/slow");
   ASSERT_TRUE(runner.ok());
   ASSERT_TRUE(WaitFor(
       [&] { return (*runner)->Stderr().find("\"phase\":\"extract\"") != std::string::npos; }, 20s))
@@ -554,31 +554,46 @@ TEST_F(BatchTest, LakeDdlForDuckdbReadsTheSameRowsAndCompactionKeepsThem) {
   EXPECT_EQ(h->SilverDigest(), digest);
 }
 
-TEST_F(BatchTest, ContactDataReachesBronzeOnlyWhenConfiguredAndNeverSilver) {
-  for (bool include : {false, true}) {
-    auto h = BatchHarness::Create({.name = include ? "batch_pii_on" : "batch_pii_off",
-                                   .batch_settings = include ? "include_contact_pii = true" : ""});
+TEST_F(BatchTest, ContactDataReachesTheLakeOnlySealedAndOnlyWithAMasterKey) {
+  for (bool keyed : {true, false}) {
+    auto h = BatchHarness::Create({.name = keyed ? "batch_pii_sealed" : "batch_pii_off"});
     ASSERT_TRUE(h.ok()) << h.status();
     ASSERT_TRUE((*h)->Seed(2000, 300).ok());
-    ASSERT_EQ((*h)->Lastro({"batch", "run", "--date", "2026-11-07"}).exit_code, 0);
-    auto bronze = (*h)->Lake(
-        "SELECT count(*) FILTER (WHERE email LIKE '%@example.com') FROM "
-        "read_parquet('" +
-        (*h)->lake_dir() + "/bronze/customers/*/*.parquet', union_by_name = true)");
-    if (include) {
-      ASSERT_TRUE(bronze.ok()) << bronze.status();
-      EXPECT_EQ(bronze->Int(0, 0), 300);
-    } else {
-      EXPECT_FALSE(bronze.ok()) << "no email column without include_contact_pii";
-    }
-    for (const char* view : {"silver_requests", "silver_customers", "silver_history"}) {
-      auto cols = (*h)->Lake(std::string("DESCRIBE ") + view);
+    std::map<std::string, std::string> env;
+    if (!keyed) env["LASTRO_MASTER_KEY"] = "";  // no master key: no contact PII at all
+    CommandResult run = (*h)->Lastro({"batch", "run", "--date", "2026-11-07"}, env);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    for (const std::string& table :
+         {std::string("bronze/customers/*/*.parquet"), std::string("silver/customers/*.parquet")}) {
+      auto sealed = (*h)->Lake(
+          "SELECT count(*), count(full_name_enc), count(email_enc), count(phone_enc), "
+          "count(birth_date_enc), count(birth_year), count(marketing_consent), "
+          "min(octet_length(email_enc)) FROM read_parquet('" +
+          (*h)->lake_dir() + "/" + table + "')");
+      ASSERT_TRUE(sealed.ok()) << sealed.status();
+      EXPECT_EQ(sealed->Int(0, 0), 300) << table;
+      for (size_t c = 1; c <= 4; ++c) EXPECT_EQ(sealed->Int(0, c), keyed ? 300 : 0) << table;
+      EXPECT_EQ(sealed->Int(0, 5), 300) << table;
+      EXPECT_EQ(sealed->Int(0, 6), 300) << table;
+      // nonce + "cN@example.com" + tag: ciphertext, not the address.
+      if (keyed) {
+        EXPECT_GE(sealed->Int(0, 7), 24 + 14 + 16) << table;
+      }
+      auto cols = (*h)->Lake("DESCRIBE SELECT * FROM read_parquet('" + (*h)->lake_dir() + "/" +
+                             table + "')");
       ASSERT_TRUE(cols.ok());
       for (size_t i = 0; i < cols->rows(); ++i) {
         std::string c = *cols->Text(i, 0);
-        EXPECT_TRUE(c != "email" && c != "full_name" && c != "cpf") << view << "." << c;
+        EXPECT_TRUE(c != "email" && c != "full_name" && c != "cpf" && c != "phone" &&
+                    c != "birth_date")
+            << table << "." << c;
       }
     }
+    auto year =
+        (*h)->Lake("SELECT count(*) FROM silver_customers WHERE birth_year BETWEEN 1960 AND 2002");
+    ASSERT_TRUE(year.ok());
+    EXPECT_EQ(year->Int(0, 0), 300);
+    EXPECT_EQ(fs::exists(fs::path((*h)->governance_dir()) / "keys"), keyed);
   }
 }
 
