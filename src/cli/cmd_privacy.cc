@@ -1,13 +1,47 @@
 // `lastro privacy erase|export` (LGPD requests) and `lastro keys status|rotate-master`
 // (docs/governance.md, "LGPD: erasure and export" and "Encryption and keys").
+#include <absl/strings/str_cat.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "governance/audit_log.h"
 #include "governance/keys_admin.h"
 #include "governance/privacy.h"
 
 namespace lastro::cli {
+namespace {
+
+std::string CliUser() {
+  const char* user = std::getenv("USER");
+  return absl::StrCat("cli:", user != nullptr ? user : std::to_string(getuid()));
+}
+
+// The audit hook of a privacy request: one entry in the audit log when the request
+// ends. `*status` says whether it was written; the command prints nothing (export) or
+// fails (erase, which has happened) when it was not.
+governance::PrivacyAuditHook AuditTo(const Config& config, Status* status) {
+  return [&config, status](const governance::PrivacyEvent& e) {
+    auto log = governance::AuditLog::Open(config.governance.state_dir);
+    if (!log.ok()) {
+      *status = log.status();
+      return;
+    }
+    governance::AuditEntry entry{.user = CliUser(),
+                                 .action = e.action,
+                                 .outcome = e.ok ? "allowed" : "error",
+                                 .reason = e.detail,
+                                 .remote = "cli",
+                                 .subject = absl::StrCat("customer ", e.customer_id, " request ",
+                                                         e.request_id)};
+    *status = (*log)->Append(entry).status();
+  };
+}
+
+}  // namespace
 
 void RegisterPrivacy(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   CLI::App* privacy = app.add_subcommand(
@@ -23,9 +57,15 @@ void RegisterPrivacy(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   e->callback([&] {
     auto body = [&]() -> Status {
       LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
-      // audit: the lead wires erase.audit to the audit log (lastro_audit) here.
+      Status audited = absl::UnknownError("the erasure did not reach its audit entry");
+      erase.audit = AuditTo(config, &audited);
       LASTRO_ASSIGN_OR_RETURN(governance::EraseResult result,
                               governance::Erase(config.governance, erase));
+      if (!audited.ok()) {
+        return absl::UnavailableError(absl::StrCat(
+            "the customer's key is destroyed, but the audit entry could not be written: ",
+            audited.message()));
+      }
       std::printf("%s\n", result.ToJson().dump().c_str());
       return absl::OkStatus();
     };
@@ -42,8 +82,14 @@ void RegisterPrivacy(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   x->callback([&] {
     auto body = [&]() -> Status {
       LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
-      // audit: the lead wires request.audit to the audit log (lastro_audit) here.
+      Status audited = absl::UnknownError("the export did not reach its audit entry");
+      request.audit = AuditTo(config, &audited);
       LASTRO_ASSIGN_OR_RETURN(governance::ExportResult result, governance::Export(config, request));
+      if (!audited.ok()) {
+        if (!result.output.empty()) std::remove(result.output.c_str());
+        return absl::UnavailableError(absl::StrCat(
+            "the export is withheld: its audit entry could not be written (", audited.message(), ")"));
+      }
       if (result.output.empty()) {
         std::printf("%s\n", result.document.dump(2).c_str());
       } else {
@@ -86,9 +132,15 @@ void RegisterKeys(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   r->callback([&] {
     auto body = [&]() -> Status {
       LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
-      // audit: key rotation is an audited action too.
-      LASTRO_ASSIGN_OR_RETURN(nlohmann::json out,
-                              governance::RotateMaster(config.governance, new_key_file));
+      LASTRO_ASSIGN_OR_RETURN(auto log, governance::AuditLog::Open(config.governance.state_dir));
+      StatusOr<nlohmann::json> rotated = governance::RotateMaster(config.governance, new_key_file);
+      governance::AuditEntry entry{.user = CliUser(),
+                                   .action = "keys.rotate_master",
+                                   .outcome = rotated.ok() ? "allowed" : "error",
+                                   .reason = rotated.ok() ? "" : std::string(rotated.status().message()),
+                                   .remote = "cli"};
+      LASTRO_RETURN_IF_ERROR(log->Append(entry).status());
+      LASTRO_ASSIGN_OR_RETURN(nlohmann::json out, std::move(rotated));
       std::printf("%s\n", out.dump().c_str());
       return absl::OkStatus();
     };

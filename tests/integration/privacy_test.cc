@@ -166,6 +166,19 @@ TEST_F(PrivacyTest, AnErasedPersonsPiiIsUnreadableEverywhereAndTotalsDoNotMove) 
   EXPECT_NE(log.find(erased["request_id"].get<std::string>()), std::string::npos);
   EXPECT_NE(log.find("\"event\":\"completed\""), std::string::npos) << log;
   EXPECT_EQ(log.find(target.email), std::string::npos) << "the reason is redacted: " << log;
+  // Every request is in the audit log too (exports and both erasures), without PII.
+  std::string audit = ReadAll(fs::path(h_->governance_dir()) / "audit" / "audit.jsonl");
+  const std::string subject = "\"subject\":\"customer " + std::to_string(target.id) + " request ";
+  size_t erasures = 0;
+  for (size_t at = audit.find("\"action\":\"privacy.erase\""); at != std::string::npos;
+       at = audit.find("\"action\":\"privacy.erase\"", at + 1)) {
+    ++erasures;
+  }
+  EXPECT_EQ(erasures, 2u) << audit;
+  EXPECT_NE(audit.find("\"action\":\"privacy.export\""), std::string::npos) << audit;
+  EXPECT_NE(audit.find(subject), std::string::npos) << audit;
+  EXPECT_EQ(audit.find(target.email), std::string::npos);
+  EXPECT_EQ(h_->Lastro({"audit", "verify"}).exit_code, 0);
 
   // The key is gone; the ciphertexts are still in the lake and no longer open.
   auto master = governance::MasterKey::Parse(kTestMasterKey);
