@@ -101,6 +101,7 @@ class GovernedQueries::Watchdog {
     if (!running_.contains(r)) return false;
     int expected = kNone;
     if (r->stop.compare_exchange_strong(expected, why)) r->engine->Interrupt();
+    cv_.notify_all();  // the loop repeats the interrupt until the query ends
     return true;
   }
 
@@ -108,12 +109,16 @@ class GovernedQueries::Watchdog {
   void Loop() {
     std::unique_lock lock(mu_);
     while (!done_) {
-      Clock::time_point next = Clock::now() + std::chrono::seconds(1);
       const Clock::time_point now = Clock::now();
+      Clock::time_point next = now + std::chrono::seconds(1);
       for (Running* r : running_) {
-        if (r->deadline <= now) {
-          int expected = kNone;
-          if (r->stop.compare_exchange_strong(expected, kTimeout)) r->engine->Interrupt();
+        int expected = kNone;
+        if (r->deadline <= now) r->stop.compare_exchange_strong(expected, kTimeout);
+        if (r->stop.load() != kNone) {
+          // Again on every pass until the query ends: DuckDB clears an interrupt that
+          // lands before the statement starts executing.
+          r->engine->Interrupt();
+          next = std::min(next, now + std::chrono::milliseconds(20));
         } else {
           next = std::min(next, r->deadline);
         }
