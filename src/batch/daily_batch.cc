@@ -159,7 +159,9 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
       .include_contact_pii = config.batch.include_contact_pii,
       .keep_cpfs = options.enrich,
       .requests_predicate = ScopePredicate(window, from),
-      .stop = options.stop};
+      .stop = options.stop,
+      .memory_limit = *engine_memory,
+      .temp_directory = tmp};
   // The extract writes the requests straight into their bronze file (a log: every
   // run appends its own file under the business day it ran for).
   lake::TableTransaction tx(store, m.run_id);

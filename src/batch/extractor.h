@@ -35,6 +35,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -63,8 +64,19 @@ struct ExtractOptions {
   std::string history_parquet;   // the bronze file the status history is written to
   std::string run_id;            // stamped on every bronze row
   int row_group_rows = 500000;
-  // Set asynchronously to stop: the COPY in progress is cancelled (kCancelled).
+  // Set asynchronously to stop: the COPYs in progress are cancelled (kCancelled).
   const std::atomic<bool>* stop = nullptr;
+  // The memory_limit `engine` was opened with ("600MB"). While the history is read
+  // concurrently, its engine gets a share of it and `engine` the rest; `engine`'s
+  // limit is restored before Extract() returns.
+  std::string memory_limit = "1GB";
+  // Where the history engine spills (in a subfolder "history"); empty: DuckDB's default.
+  std::filesystem::path temp_directory;
+  // false: read the history after the requests on the first connection (no second
+  // connection, no second engine).
+  bool concurrent_history = true;
+  // Tests: called once the snapshot is exported, before the second connection imports it.
+  std::function<void()> on_snapshot_exported;
 };
 
 struct ExtractResult {
@@ -74,6 +86,7 @@ struct ExtractResult {
   std::optional<double> replica_lag_s;
   int64_t requests = 0, decisions = 0, customers = 0;  // decisions: requests with one
   int64_t history = 0;                                 // status-history rows of the requests
+  bool history_concurrent = false;  // read on the second connection, alongside the requests
   // customer_token -> CPF, for the bureau call only. Never logged or written.
   std::unordered_map<std::string, std::string> cpf_by_token;
 };

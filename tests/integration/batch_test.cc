@@ -453,6 +453,30 @@ TEST_F(BatchTest, AnOverlappingRunIsRefusedAndTheRunNeverBlocksTheAppsWrites) {
   EXPECT_GT(writes, 10);
 }
 
+TEST_F(BatchTest, AFailedHistoryStreamFailsTheRunAndPublishesNothing) {
+  auto h = Make("batch_history_fails");
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(h->Seed(5000, 1000).ok());
+  ASSERT_EQ(h->Lastro({"batch", "run", "--date", "2026-11-07", "--no-enrich"}).exit_code, 0);
+  auto before = Versions(*h);
+  std::string digest = h->SilverDigest();
+
+  // The history statement (on the second connection) waits for this lock and gives
+  // up after lock_timeout, while the requests stream on the first connection.
+  auto lock = pg::Connection::Connect(h->dsn(), {.application_name = "test-lock"});
+  ASSERT_TRUE(lock.ok()) << lock.status();
+  ASSERT_TRUE((*lock)
+                  ->Exec("BEGIN; LOCK TABLE credit_request_status_history IN ACCESS EXCLUSIVE MODE")
+                  .ok());
+  CommandResult failed = h->Lastro({"batch", "run", "--date", "2026-11-07", "--no-enrich"});
+  EXPECT_EQ(failed.exit_code, 1) << failed.err;
+  EXPECT_NE(failed.err.find("lock timeout"), std::string::npos) << failed.err;
+  EXPECT_EQ(Versions(*h), before) << "a table, bronze included, got a new version";
+  EXPECT_EQ(h->SilverDigest(), digest);
+  EXPECT_TRUE(fs::is_empty(fs::path(h->lake_dir()) / "_staging"));
+  ASSERT_TRUE((*lock)->Exec("ROLLBACK").ok());
+}
+
 TEST_F(BatchTest, OpenLineageEventsCarryTheSpecsRequiredFields) {
   auto h = Make("batch_lineage");
   ASSERT_TRUE(h);
