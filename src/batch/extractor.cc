@@ -226,37 +226,15 @@ StatusOr<int64_t> StreamHistory(pg::Connection& conn, lake::Engine& engine, cons
                         std::move(ho), options, options.history_parquet);
 }
 
-// StreamHistory() on the second connection, with an in-memory engine of its own
-// (one thread: the source is one stream) limited to `memory_limit`.
-StatusOr<int64_t> StreamHistoryOwnEngine(pg::Connection& conn, const std::string& memory_limit,
-                                         const Shared& shared) {
-  // Its own spill folder: two DuckDB databases must not share temporary files.
-  std::filesystem::path temp;
-  if (!shared.options.temp_directory.empty()) {
-    temp = shared.options.temp_directory / "history";
-    std::error_code ec;
-    std::filesystem::create_directories(temp, ec);
-    if (ec) return absl::UnavailableError("cannot create " + temp.string() + ": " + ec.message());
-  }
-  LASTRO_ASSIGN_OR_RETURN(
-      std::unique_ptr<lake::Engine> engine,
-      lake::Engine::Open({.memory_limit = memory_limit, .threads = 1, .temp_directory = temp}));
-  LASTRO_RETURN_IF_ERROR(engine->Execute("SET TimeZone = 'UTC'"));
-  return StreamHistory(conn, *engine, shared);
-}
-
-// The customers (into raw_customers) and the requests with their decisions (into
-// their bronze file), one after the other on `conn`, by `engine`.
-Status StreamCustomersAndRequests(pg::Connection& conn, lake::Engine& engine,
+// The customers of the requests in scope, streamed on `conn` straight into their
+// bronze file by `engine`. The CPF becomes a token and a validity flag as it streams
+// past; it is kept (for the bureau) only when the run enriches.
+StatusOr<int64_t> StreamCustomers(pg::Connection& conn, lake::Engine& engine,
                                   const CpfTokenizer& tokenizer, const Shared& shared,
-                                  ExtractResult& out) {
+                                  std::unordered_map<std::string, std::string>& cpf_by_token) {
   const ExtractOptions& options = shared.options;
-  const std::string& pred = options.requests_predicate;
-
-  // Customers: the CPF becomes a token and a validity flag as it streams past; it is
-  // kept (for the bureau) only when the run enriches.
-  std::vector<Column> customer_columns = CustomerColumns(options.include_contact_pii);
-  PgCopySourceOptions co = SourceOptions(customer_columns, shared, "extract customers");
+  std::vector<Column> columns = CustomerColumns(options.include_contact_pii);
+  PgCopySourceOptions co = SourceOptions(columns, shared, "extract customers");
   co.columns[1] = {"customer_token", lake::ColumnType::kVarchar};
   co.columns.insert(co.columns.begin() + 2, {"cpf_valid", lake::ColumnType::kBoolean});
   co.map = [&](const CopyBinaryDecoder& in, lake::ChunkWriter& sink, size_t row) {
@@ -269,26 +247,24 @@ Status StreamCustomersAndRequests(pg::Connection& conn, lake::Engine& engine,
       std::string token = tokenizer.Token(cpf);
       sink.SetText(1, row, token);
       sink.SetBool(2, row, pii::IsValidCpf(cpf));
-      if (options.keep_cpfs) out.cpf_by_token.emplace(std::move(token), pii::CpfDigits(cpf));
+      if (options.keep_cpfs) cpf_by_token.emplace(std::move(token), pii::CpfDigits(cpf));
     }
-    for (size_t i = 2; i < customer_columns.size(); ++i) {
-      CopyField(in, i, customer_columns[i].wire, sink, i + 1, row);
+    for (size_t i = 2; i < columns.size(); ++i) {
+      CopyField(in, i, columns[i].wire, sink, i + 1, row);
     }
   };
-  {
-    PgCopySource source(
-        conn,
-        CopyStatement(customer_columns,
-                      absl::StrCat("customers c WHERE c.id IN (SELECT r.customer_id FROM "
-                                   "credit_requests r WHERE ",
-                                   pred, ")")),
-        std::move(co));
-    LASTRO_RETURN_IF_ERROR(RunWithSource(
-        engine, "CREATE OR REPLACE TABLE raw_customers AS SELECT * FROM lastro_source()", source));
-    out.customers = source.rows();
-  }
+  return StreamToBronze(conn, engine, columns,
+                        absl::StrCat("customers c WHERE c.id IN (SELECT r.customer_id FROM "
+                                     "credit_requests r WHERE ",
+                                     options.requests_predicate, ")"),
+                        std::move(co), options, options.customers_parquet);
+}
 
-  // Requests with their decisions, straight into the bronze file: never stored first.
+// The requests in scope with their decisions, streamed on `conn` straight into their
+// bronze file by `engine` (never stored first).
+Status StreamRequests(pg::Connection& conn, lake::Engine& engine, const Shared& shared,
+                      ExtractResult& out) {
+  const ExtractOptions& options = shared.options;
   PgCopySourceOptions ro = SourceOptions(RequestColumns(), shared, "extract requests");
   int64_t decisions = 0;
   ro.map = [&](const CopyBinaryDecoder& in, lake::ChunkWriter& sink, size_t row) {
@@ -300,9 +276,34 @@ Status StreamCustomersAndRequests(pg::Connection& conn, lake::Engine& engine,
       out.requests,
       StreamToBronze(
           conn, engine, RequestColumns(),
-          "credit_requests r LEFT JOIN credit_decisions d ON d.request_id = r.id WHERE " + pred,
+          "credit_requests r LEFT JOIN credit_decisions d ON d.request_id = r.id WHERE " +
+              options.requests_predicate,
           std::move(ro), options, options.requests_parquet));
   out.decisions = decisions;
+  return absl::OkStatus();
+}
+
+// The history, then the customers, on `conn` (the second connection), written by an
+// in-memory engine of their own (one thread: each source is one stream) limited to
+// `memory_limit`. Fills out.history, out.customers and out.cpf_by_token.
+Status StreamOnSecondConnection(pg::Connection& conn, const std::string& memory_limit,
+                                const CpfTokenizer& tokenizer, const Shared& shared,
+                                ExtractResult& out) {
+  // Its own spill folder: two DuckDB databases must not share temporary files.
+  std::filesystem::path temp;
+  if (!shared.options.temp_directory.empty()) {
+    temp = shared.options.temp_directory / "second";
+    std::error_code ec;
+    std::filesystem::create_directories(temp, ec);
+    if (ec) return absl::UnavailableError("cannot create " + temp.string() + ": " + ec.message());
+  }
+  LASTRO_ASSIGN_OR_RETURN(
+      std::unique_ptr<lake::Engine> engine,
+      lake::Engine::Open({.memory_limit = memory_limit, .threads = 1, .temp_directory = temp}));
+  LASTRO_RETURN_IF_ERROR(engine->Execute("SET TimeZone = 'UTC'"));
+  LASTRO_ASSIGN_OR_RETURN(out.history, StreamHistory(conn, *engine, shared));
+  LASTRO_ASSIGN_OR_RETURN(out.customers,
+                          StreamCustomers(conn, *engine, tokenizer, shared, out.cpf_by_token));
   return absl::OkStatus();
 }
 
@@ -316,24 +317,24 @@ void LogStreamDone(const std::string& stream, int64_t rows,
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}});
 }
 
-// The share of the engine's memory_limit the history engine gets while both run.
-constexpr double kHistoryMemoryShare = 0.25;
+// The share of the engine's memory_limit the second connection's engine gets while
+// both run.
+constexpr double kSecondMemoryShare = 0.25;
 
-// Lowers the main engine's memory_limit while the history engine holds its share,
-// and gives it back.
+// Lowers the main engine's memory_limit while the second engine holds its share, and
+// gives it back.
 class MemorySplit {
  public:
   explicit MemorySplit(lake::Engine& engine) : engine_(engine) {}
   ~MemorySplit() { IgnoreError(Restore()); }
-  // Returns the history engine's limit.
+  // Returns the second engine's limit.
   StatusOr<std::string> Split(const std::string& limit) {
-    LASTRO_ASSIGN_OR_RETURN(std::string history, lake::ScaleMemorySize(limit, kHistoryMemoryShare));
-    LASTRO_ASSIGN_OR_RETURN(std::string rest,
-                            lake::ScaleMemorySize(limit, 1 - kHistoryMemoryShare));
+    LASTRO_ASSIGN_OR_RETURN(std::string second, lake::ScaleMemorySize(limit, kSecondMemoryShare));
+    LASTRO_ASSIGN_OR_RETURN(std::string rest, lake::ScaleMemorySize(limit, 1 - kSecondMemoryShare));
     LASTRO_RETURN_IF_ERROR(
         engine_.Execute(absl::StrCat("SET memory_limit = ", lake::SqlString(rest))));
     limit_ = limit;
-    return history;
+    return second;
   }
   Status Restore() {
     if (limit_.empty()) return absl::OkStatus();
@@ -366,12 +367,10 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
 
   // One snapshot for all four tables, shared with the second connection; never wait
   // on a lock for long.
-  LASTRO_ASSIGN_OR_RETURN(Snapshot snapshot,
-                          OpenSnapshot(*conn, settings, options.concurrent_history));
+  LASTRO_ASSIGN_OR_RETURN(Snapshot snapshot, OpenSnapshot(*conn, settings, options.concurrent));
   out.snapshot = snapshot.current;
   out.snapshot_time = snapshot.time;
-  const std::string& exported = snapshot.exported;
-  if (!exported.empty() && options.on_snapshot_exported) options.on_snapshot_exported();
+  if (!snapshot.exported.empty() && options.on_snapshot_exported) options.on_snapshot_exported();
 
   // Two streams on two threads; the caller's callback sees one call at a time.
   std::mutex progress_mu;
@@ -385,48 +384,56 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
   RowThrottle throttle(options.max_rows_per_s);
   StreamAbort abort(options.stop);
   const Shared shared{options, throttle, abort, serial};
-
-  // The history on a second connection in the same snapshot, written by a second
-  // engine (an Engine is one DuckDB connection, used by one thread at a time) with
-  // its share of the memory limit.
-  MemorySplit memory(engine);
   const auto started = std::chrono::steady_clock::now();
-  std::unique_ptr<SnapshotWorker> history;
-  if (!exported.empty()) {
-    LASTRO_ASSIGN_OR_RETURN(std::string history_memory, memory.Split(options.memory_limit));
-    history = std::make_unique<SnapshotWorker>(
-        settings, exported, out.snapshot, out.replica, abort,
-        [&shared, history_memory, started](pg::Connection& second) -> StatusOr<int64_t> {
-          StatusOr<int64_t> rows = StreamHistoryOwnEngine(second, history_memory, shared);
-          if (rows.ok()) LogStreamDone("history (second connection)", *rows, started);
-          return rows;
+
+  // The history and the customers on a second connection in the same snapshot,
+  // written by a second engine (an Engine is one DuckDB connection, used by one
+  // thread at a time) with its share of the memory limit. `second` is the worker's
+  // until it is joined.
+  MemorySplit memory(engine);
+  ExtractResult second;
+  std::unique_ptr<SnapshotWorker> worker;
+  if (!snapshot.exported.empty()) {
+    LASTRO_ASSIGN_OR_RETURN(std::string second_memory, memory.Split(options.memory_limit));
+    worker = std::make_unique<SnapshotWorker>(
+        settings, snapshot.exported, out.snapshot, out.replica, abort,
+        [&, second_memory](pg::Connection& conn2) -> StatusOr<int64_t> {
+          LASTRO_RETURN_IF_ERROR(
+              StreamOnSecondConnection(conn2, second_memory, tokenizer, shared, second));
+          LogStreamDone("history, customers (second connection)", second.history + second.customers,
+                        started);
+          return second.history + second.customers;
         });
   }
 
   abort.Add(conn.get());
-  Status status = StreamCustomersAndRequests(*conn, engine, tokenizer, shared, out);
-  if (status.ok()) LogStreamDone("customers, requests", out.customers + out.requests, started);
+  Status status = StreamRequests(*conn, engine, shared, out);
+  if (status.ok()) LogStreamDone("requests", out.requests, started);
   if (!status.ok()) abort.Fail(status);
   bool concurrent = false;
-  if (status.ok() && history != nullptr) {
-    Status imported = history->WaitImported();
+  if (status.ok() && worker != nullptr) {
+    Status imported = worker->WaitImported();
     concurrent = imported.ok();
     if (!concurrent) {
       log::Warn(
-          "a second connection could not share the snapshot: the status history is read "
-          "after the requests",
+          "a second connection could not share the snapshot: the history and the customers "
+          "are read after the requests",
           {{"error", std::string(imported.message())}});
     }
   }
   if (status.ok() && !concurrent && !abort.stopped()) {
-    // The same statement on the first connection, after the requests.
+    // The same statements on the first connection, after the requests.
     status = memory.Restore();
-    StatusOr<int64_t> rows = status.ok() ? StreamHistory(*conn, engine, shared) : status;
-    if (rows.ok()) {
-      out.history = *rows;
-      LogStreamDone("history (first connection)", *rows, started);
+    StatusOr<int64_t> history = status.ok() ? StreamHistory(*conn, engine, shared) : status;
+    StatusOr<int64_t> customers =
+        history.ok() ? StreamCustomers(*conn, engine, tokenizer, shared, out.cpf_by_token)
+                     : history.status();
+    if (customers.ok()) {
+      out.history = *history;
+      out.customers = *customers;
+      LogStreamDone("history, customers (first connection)", out.history + out.customers, started);
     } else {
-      abort.Fail(rows.status());
+      abort.Fail(customers.status());
     }
   }
   // The second transaction imported the snapshot (or never will): this one may end.
@@ -434,15 +441,18 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
     Status committed = conn->Exec("COMMIT").status();
     if (!committed.ok()) abort.Fail(committed);
   }
-  if (history != nullptr) {
-    // Pass a stop on to the history even while it waits on the server.
-    while (!history->WaitDone(std::chrono::milliseconds(50))) {
+  if (worker != nullptr) {
+    // Pass a stop on to the second connection even while it waits on the server.
+    while (!worker->WaitDone(std::chrono::milliseconds(50))) {
       if (options.stop != nullptr && options.stop->load()) {
         abort.Fail(absl::CancelledError("the run was stopped"));
       }
     }
-    StatusOr<int64_t> rows = history->Result();
-    if (concurrent && rows.ok()) out.history = *rows;
+    if (concurrent && worker->Result().ok()) {
+      out.history = second.history;
+      out.customers = second.customers;
+      out.cpf_by_token = std::move(second.cpf_by_token);
+    }
   }
   abort.Remove(conn.get());
   if (abort.stopped()) {
@@ -450,7 +460,12 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
     return first.ok() ? absl::CancelledError("the run was stopped") : first;
   }
   LASTRO_RETURN_IF_ERROR(memory.Restore());
-  out.history_concurrent = concurrent;
+  // The customers as the rest of the run reads them: the bronze file, run_id aside.
+  LASTRO_RETURN_IF_ERROR(engine.Execute(
+      absl::StrCat("CREATE OR REPLACE VIEW raw_customers AS SELECT * EXCLUDE (run_id) FROM "
+                   "read_parquet(",
+                   lake::SqlString(options.customers_parquet), ")")));
+  out.concurrent = concurrent;
   return out;
 }
 

@@ -440,9 +440,11 @@ TEST_F(BatchTest, AnOverlappingRunIsRefusedAndTheRunNeverBlocksTheAppsWrites) {
     ++writes;
     auto locks = (*app)->Exec(
         "SELECT count(*) FILTER (WHERE l.mode <> 'AccessShareLock'), count(*), "
-        "(SELECT count(*) FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0) "
+        "(SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+        "cardinality(pg_blocking_pids(pid)) > 0) "
         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE a.application_name = 'lastro-batch' AND l.locktype = 'relation'");
+        "WHERE a.application_name = 'lastro-batch' AND a.datname = current_database() AND "
+        "l.locktype = 'relation'");
     ASSERT_TRUE(locks.ok()) << locks.status();
     EXPECT_EQ(locks->GetInt(0, 0), 0) << "the batch took a lock stronger than ACCESS SHARE";
     EXPECT_EQ(locks->GetInt(0, 2), 0) << "a session is blocked";

@@ -1,7 +1,7 @@
-// batch::Extract() against a real PostgreSQL: the status history, read on a second
-// connection alongside the requests, is read in the first connection's snapshot; the
-// throttle bounds the two streams together; a failure of either stream stops the
-// other and fails the extract with the cause.
+// batch::Extract() against a real PostgreSQL: the status history and the customers,
+// read on a second connection alongside the requests, are read in the first
+// connection's snapshot; the throttle bounds the two connections together; a failure
+// of either stream stops the other and fails the extract with the cause.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -52,6 +52,7 @@ class ExtractTest : public ::testing::Test {
             .requests_predicate = "true",
             .requests_parquet = (dir / "requests.parquet").string(),
             .history_parquet = (dir / "history.parquet").string(),
+            .customers_parquet = (dir / "customers.parquet").string(),
             .run_id = name,
             .row_group_rows = 10000,
             .memory_limit = "256MB",
@@ -74,11 +75,14 @@ class ExtractTest : public ::testing::Test {
   std::unique_ptr<lake::Engine> engine_;
 };
 
-// A request created after the snapshot, with its creation row, and one more
-// transition of an existing request: rows a reader in another snapshot would see.
+// A customer and a request created after the snapshot, with the request's creation
+// row, and one more transition of an existing request: rows a reader in another
+// snapshot would see.
 constexpr char kCommitAfterSnapshot[] =
-    "WITH r AS (INSERT INTO credit_requests (customer_id, amount_cents, term_months, purpose, "
-    "channel) SELECT min(id), 100000, 12, 'personal', 'web' FROM customers RETURNING id) "
+    "WITH c AS (INSERT INTO customers (cpf, full_name) VALUES ('52998224725', 'Cliente novo') "
+    "RETURNING id), "
+    "r AS (INSERT INTO credit_requests (customer_id, amount_cents, term_months, purpose, channel) "
+    "SELECT id, 100000, 12, 'personal', 'web' FROM c RETURNING id) "
     "INSERT INTO credit_request_status_history (request_id, from_status, to_status, changed_by) "
     "SELECT id, NULL, 'PENDING', 'after-snapshot' FROM r; "
     "INSERT INTO credit_request_status_history (request_id, from_status, to_status, changed_by) "
@@ -88,6 +92,7 @@ TEST_F(ExtractTest, TheSecondConnectionReadsTheHistoryInTheFirstConnectionsSnaps
   ASSERT_NO_FATAL_FAILURE(Start("extract_snapshot", 3000));
   const int64_t requests = h_->PgCount("SELECT count(*) FROM credit_requests");
   const int64_t history = h_->PgCount("SELECT count(*) FROM credit_request_status_history");
+  const int64_t customers = h_->PgCount("SELECT count(*) FROM customers");
   ASSERT_GT(history, 1000);
 
   batch::ExtractOptions o = Options("shared");
@@ -97,7 +102,7 @@ TEST_F(ExtractTest, TheSecondConnectionReadsTheHistoryInTheFirstConnectionsSnaps
   o.on_snapshot_exported = [&] { EXPECT_TRUE(h_->PgExec(kCommitAfterSnapshot).ok()); };
   auto r = Extract(o);
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_TRUE(r->history_concurrent) << "the history was not read on the second connection";
+  EXPECT_TRUE(r->concurrent) << "nothing was read on the second connection";
   EXPECT_EQ(h_->PgCount("SELECT count(*) FROM credit_request_status_history "
                         "WHERE changed_by = 'after-snapshot'"),
             2)
@@ -112,19 +117,22 @@ TEST_F(ExtractTest, TheSecondConnectionReadsTheHistoryInTheFirstConnectionsSnaps
             0);
   EXPECT_EQ(Count("SELECT count(*) FROM read_parquet(" + lake::SqlString(o.requests_parquet) + ")"),
             requests);
+  // The customers, read on the second connection too, and visible as raw_customers.
+  EXPECT_EQ(r->customers, customers);
+  EXPECT_EQ(Count("SELECT count(*) FROM raw_customers"), customers);
 }
 
-TEST_F(ExtractTest, TheConcurrentAndTheSequentialReadWriteTheSameHistory) {
+TEST_F(ExtractTest, TheConcurrentAndTheSequentialReadsWriteTheSameFiles) {
   ASSERT_NO_FATAL_FAILURE(Start("extract_same", 3000));
   batch::ExtractOptions concurrent = Options("concurrent");
   auto a = Extract(concurrent);
   ASSERT_TRUE(a.ok()) << a.status();
-  EXPECT_TRUE(a->history_concurrent);
+  EXPECT_TRUE(a->concurrent);
   batch::ExtractOptions sequential = Options("sequential");
-  sequential.concurrent_history = false;
+  sequential.concurrent = false;
   auto b = Extract(sequential);
   ASSERT_TRUE(b.ok()) << b.status();
-  EXPECT_FALSE(b->history_concurrent);
+  EXPECT_FALSE(b->concurrent);
   EXPECT_EQ(a->history, b->history);
   EXPECT_EQ(a->requests, b->requests);
   EXPECT_EQ(a->customers, b->customers);
@@ -132,12 +140,18 @@ TEST_F(ExtractTest, TheConcurrentAndTheSequentialReadWriteTheSameHistory) {
   auto rows = [](const std::string& file) {
     return absl::StrCat("SELECT * EXCLUDE (run_id) FROM read_parquet(", lake::SqlString(file), ")");
   };
-  EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM (", rows(concurrent.history_parquet),
-                               " EXCEPT ALL ", rows(sequential.history_parquet), ")")),
-            0);
-  EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM (", rows(sequential.history_parquet),
-                               " EXCEPT ALL ", rows(concurrent.history_parquet), ")")),
-            0);
+  for (auto file :
+       {&batch::ExtractOptions::history_parquet, &batch::ExtractOptions::customers_parquet,
+        &batch::ExtractOptions::requests_parquet}) {
+    EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM (", rows(concurrent.*file), " EXCEPT ALL ",
+                                 rows(sequential.*file), ")")),
+              0)
+        << concurrent.*file;
+    EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM (", rows(sequential.*file), " EXCEPT ALL ",
+                                 rows(concurrent.*file), ")")),
+              0)
+        << sequential.*file;
+  }
 }
 
 TEST_F(ExtractTest, TheThrottleBoundsBothStreamsTogether) {
@@ -148,10 +162,10 @@ TEST_F(ExtractTest, TheThrottleBoundsBothStreamsTogether) {
   auto r = Extract(o);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_TRUE(r->history_concurrent);
+  EXPECT_TRUE(r->concurrent);
   // Each COPY counts its rows by thousands, so up to 999 rows of each of the three
-  // pass uncounted. Throttled each on its own, the two streams would take about
-  // max(customers + requests, history) / rate: ~1.2 s here, against ~1.7 s together.
+  // pass uncounted. Throttled each on its own, the two connections would take about
+  // max(requests, history + customers) / rate: ~1 s here, against ~1.7 s together.
   const int64_t rows = r->customers + r->requests + r->history;
   EXPECT_GE(seconds, (rows - 3 * 999) / o.max_rows_per_s * 0.95)
       << rows << " rows at " << o.max_rows_per_s << " rows/s";
