@@ -136,8 +136,9 @@ class Engine {
   StatusOr<std::unique_ptr<Appender>> NewAppender(std::string_view table);
 
   // Runs `sql`, in which the table function lastro_source() yields `source`'s rows
-  // (row_source.h), pulled on this thread as the statement consumes them. The
-  // source's own error is returned as is; the statement's other errors as Execute().
+  // (row_source.h), pulled as the statement consumes them by one thread at a time:
+  // this one or one of DuckDB's workers (the source is one stream). The source's own
+  // error is returned as is; the statement's other errors as Execute().
   Status ExecuteWithSource(std::string_view sql, RowSource& source);
 
   // The kind of the single statement in `sql`, as DuckDB parses it: "SELECT",
