@@ -3,6 +3,7 @@
 // connection's snapshot; the throttle bounds the two connections together; a failure
 // of either stream stops the other and fails the extract with the cause.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -152,6 +153,28 @@ TEST_F(ExtractTest, TheConcurrentAndTheSequentialReadsWriteTheSameFiles) {
               0)
         << sequential.*file;
   }
+}
+
+TEST_F(ExtractTest, WithoutASecondConnectionEverythingIsReadOnTheFirst) {
+  ASSERT_NO_FATAL_FAILURE(Start("extract_fallback", 3000));
+  // A role allowed one connection at a time: the second connection is refused
+  // ("too many connections for role"), as on a server at max_connections.
+  const std::string role = absl::StrCat("extract_one_conn_", getpid());
+  ASSERT_TRUE(h_->PgExec(absl::StrCat("CREATE ROLE ", role,
+                                      " LOGIN PASSWORD 'one-connection' CONNECTION LIMIT 1; "
+                                      "GRANT SELECT ON ALL TABLES IN SCHEMA public TO ",
+                                      role))
+                  .ok());
+  batch::ExtractOptions o = Options("fallback");
+  o.dsn = absl::StrCat(h_->dsn(), " user=", role, " password=one-connection");
+  auto r = Extract(o);
+  EXPECT_TRUE(h_->PgExec(absl::StrCat("DROP OWNED BY ", role, "; DROP ROLE ", role)).ok());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->concurrent);
+  EXPECT_EQ(r->requests, h_->PgCount("SELECT count(*) FROM credit_requests"));
+  EXPECT_EQ(r->history, h_->PgCount("SELECT count(*) FROM credit_request_status_history"));
+  EXPECT_EQ(r->customers, h_->PgCount("SELECT count(*) FROM customers"));
+  EXPECT_EQ(Count("SELECT count(*) FROM raw_customers"), r->customers);
 }
 
 TEST_F(ExtractTest, TheThrottleBoundsBothStreamsTogether) {
