@@ -179,9 +179,16 @@ struct BatchRun {
   int exit_code = -1;
   double wall_s = 0, user_s = 0, sys_s = 0, cores_busy = 0, server_cpu_s = 0;
   int64_t max_rss_kb = 0;
-  // Peak VmRSS (sampled every 100 ms) per stretch of the run, in order: "extract",
-  // "after extract" (between two phases), ... as the run's log names them.
-  std::vector<std::pair<std::string, int64_t>> rss_kb_by_phase;
+  // Per stretch of the run, in order: "extract", "after extract" (between two
+  // phases), ... as the run's log names them; sampled every 100 ms.
+  struct Stretch {
+    std::string name;
+    double wall_s = 0;
+    double lastro_cpu_s = 0;  // user + sys of the lastro process
+    double server_cpu_s = 0;  // of its server backends (both extract connections)
+    int64_t peak_rss_kb = 0;  // VmRSS
+  };
+  std::vector<Stretch> stretches;
   nlohmann::json manifest;
   std::string err;
 };
@@ -225,15 +232,25 @@ StatusOr<BatchRun> RunBatch(const std::string& dsn, const std::string& dir, cons
   std::map<int, double> backend_cpu;   // last CPU seen per backend pid
   std::optional<PhaseFollower> phase;  // opened once the child created its stderr
   CpuCounters cpu0 = CpuCounters::Now();
+  double lastro_cpu = 0;
+  auto last_sample = Clock::now();
   LASTRO_ASSIGN_OR_RETURN(
       ChildRun child, RunChild(args, env, dir + "/batch", [&](pid_t pid) {
         if (!phase) phase.emplace(dir + "/batch.err");
         const std::string& now = phase->Current();
-        int64_t rss = RssKb(pid);
-        if (run.rss_kb_by_phase.empty() || run.rss_kb_by_phase.back().first != now) {
-          run.rss_kb_by_phase.push_back({now, rss});
+        if (run.stretches.empty() || run.stretches.back().name != now) {
+          run.stretches.push_back({.name = now});
         }
-        run.rss_kb_by_phase.back().second = std::max(run.rss_kb_by_phase.back().second, rss);
+        BatchRun::Stretch& stretch = run.stretches.back();
+        // What happened since the previous sample is filed under the current stretch.
+        const auto t = Clock::now();
+        stretch.wall_s += std::chrono::duration<double>(t - last_sample).count();
+        last_sample = t;
+        stretch.peak_rss_kb = std::max(stretch.peak_rss_kb, RssKb(pid));
+        if (double c = ProcessCpu(pid); c > 0) {
+          stretch.lastro_cpu_s += c - lastro_cpu;
+          lastro_cpu = c;
+        }
         auto pids = conn->Exec(
             "SELECT pid FROM pg_stat_activity WHERE application_name = 'lastro-batch' "
             "AND datname = current_database()");
@@ -241,7 +258,9 @@ StatusOr<BatchRun> RunBatch(const std::string& dsn, const std::string& dir, cons
           for (int i = 0; i < pids->rows(); ++i) {
             int p = int(pids->GetInt(i, 0));
             double c = ProcessCpu(p);
-            if (c > 0) backend_cpu[p] = c;
+            if (c <= 0) continue;
+            stretch.server_cpu_s += c - backend_cpu[p];
+            backend_cpu[p] = c;
           }
         }
       }));
@@ -362,8 +381,17 @@ void Report(const Options& o, const Reference& before, const Reference& after,
   std::printf("  peak RSS (ru_maxrss) %.0f MB; memory_limit %s = %.0f MB; RSS / limit %.2f\n",
               rss_mb, o.memory_limit.c_str(), limit_mb, limit_mb > 0 ? rss_mb / limit_mb : 0);
   std::printf("  peak RSS (VmRSS every 100 ms) by stretch of the run, MB:");
-  for (const auto& [name, kb] : batch.rss_kb_by_phase) {
-    std::printf(" %s %.0f;", name.c_str(), double(kb) * 1024 / 1e6);
+  for (const BatchRun::Stretch& st : batch.stretches) {
+    std::printf(" %s %.0f;", st.name.c_str(), double(st.peak_rss_kb) * 1024 / 1e6);
+  }
+  // CPU seconds move less than wall seconds when other work shares the machine.
+  std::printf(
+      "\n  by stretch (sampled every 100 ms; CPU of a backend that ended between two "
+      "samples is missed):\n  %-22s %8s %11s %11s\n",
+      "stretch", "wall s", "lastro CPU", "server CPU");
+  for (const BatchRun::Stretch& st : batch.stretches) {
+    std::printf("  %-22s %8.2f %11.2f %11.2f\n", st.name.c_str(), st.wall_s, st.lastro_cpu_s,
+                st.server_cpu_s);
   }
   std::printf("\n\nphases (manifest seconds, as recorded; a phase that fails is not):\n ");
   if (m.is_object()) {

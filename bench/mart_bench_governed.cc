@@ -27,7 +27,8 @@ bool MeasureGoverned(const Config& config, const std::filesystem::path& catalog,
                      const std::map<std::string, std::string>& period, int runs) {
   auto queries = governance::GovernedQueries::Create(config);
   if (!queries.ok()) {
-    std::printf("\ngoverned queries NOT MEASURED: %s\n", std::string(queries.status().message()).c_str());
+    std::printf("\ngoverned queries NOT MEASURED: %s\n",
+                std::string(queries.status().message()).c_str());
     return false;
   }
   auto engine = lake::Engine::Open({.memory_limit = config.lake.memory_limit,
@@ -70,7 +71,10 @@ bool MeasureGoverned(const Config& config, const std::filesystem::path& catalog,
       auto tg = (*queries)->Run(team, request);
       const double t_ms = Seconds(t) * 1e3;
       if (!a.ok() || !g.ok() || !tg.ok()) {
-        row.error = std::string((!a.ok() ? a.status() : !g.ok() ? g.status() : tg.status()).message());
+        row.error = std::string((!a.ok()   ? a.status()
+                                 : !g.ok() ? g.status()
+                                           : tg.status())
+                                    .message());
         break;
       }
       if (i == 0) continue;
@@ -106,8 +110,10 @@ bool MeasureGoverned(const Config& config, const std::filesystem::path& catalog,
   }
   std::printf(
       "(ms, %d runs each after a warm-up, alternating; ungoverned = the same SQL on one open "
-      "read-only engine on the full catalog, formatted as CSV; governed = GovernedQueries::Run as risk_admin: "
-      "role catalog, sandbox, SQL guard, watchdog, audit entry (governance.audit_sync_ms); answer = governed "
+      "read-only engine on the full catalog, formatted as CSV; governed = GovernedQueries::Run as "
+      "risk_admin: "
+      "role catalog, sandbox, SQL guard, watchdog, audit entry (governance.audit_sync_ms); answer "
+      "= governed "
       "CSV equal to the ungoverned one; as its team = the same query as the team's role, on "
       "its masked and filtered catalog)\n",
       runs);

@@ -169,9 +169,12 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
       .keys = keys.get(),
       .keep_cpfs = options.enrich,
       .requests_predicate = ScopePredicate(window, from),
-      .stop = options.stop};
-  // The extract writes the requests straight into their bronze file (a log: every
-  // run appends its own file under the business day it ran for).
+      .stop = options.stop,
+      .memory_limit = *engine_memory,
+      .temp_directory = tmp};
+  // The extract writes the requests, the history and the customers straight into
+  // their bronze files (logs: every run appends its own file under the business day
+  // it ran for).
   lake::TableTransaction tx(store, m.run_id);
   std::vector<Staged> staged;
   auto stage = [&](const std::string& zone, const std::string& table,
@@ -193,8 +196,10 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   };
   LASTRO_ASSIGN_OR_RETURN(std::string requests_parquet, bronze_file("credit_requests"));
   LASTRO_ASSIGN_OR_RETURN(std::string history_parquet, bronze_file(kStatusHistoryTable));
+  LASTRO_ASSIGN_OR_RETURN(std::string customers_parquet, bronze_file("customers"));
   eo.requests_parquet = requests_parquet;
   eo.history_parquet = history_parquet;
+  eo.customers_parquet = customers_parquet;
   eo.run_id = m.run_id;
   eo.row_group_rows = rg;
   auto phase_start = SteadyClock::now();
@@ -332,14 +337,8 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
   // Bronze (as extracted), quarantine and quality results are logs: every run
   // appends its own file (run_id in the rows and in the file name) under the business
   // day it ran for, so a rerun or a backfill never erases what an earlier run
-  // extracted or rejected. The requests' bronze file was written by the extract.
-  {
-    LASTRO_ASSIGN_OR_RETURN(std::string dir,
-                            stage("bronze", "customers", lake::PublishMode::kAppend));
-    LASTRO_RETURN_IF_ERROR(WriteOnePartition(
-        *engine, absl::StrCat("SELECT *, ", SqlString(m.run_id), " AS run_id FROM raw_customers"),
-        dir, "batch_date", window.last_day, prefix, rg));
-  }
+  // extracted or rejected. The extract wrote the bronze files of the requests, the
+  // history and the customers.
   LASTRO_ASSIGN_OR_RETURN(lake::Value new_scores,
                           engine->QueryValue("SELECT count(*) FROM bureau_new "
                                              "WHERE status IN ('FOUND', 'NOT_FOUND')"));

@@ -1,12 +1,15 @@
 #include "batch/extractor.h"
 
 #include <chrono>
+#include <filesystem>
+#include <mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "batch/copy_binary.h"
 #include "batch/pg_copy_source.h"
+#include "batch/source_snapshot.h"
 #include "common/log.h"
 #include "common/pii.h"
 #include "pg/connection.h"
@@ -251,16 +254,26 @@ void CopyField(const CopyBinaryDecoder& in, size_t i, WireType wire, lake::Chunk
   }
 }
 
-PgCopySourceOptions SourceOptions(const std::vector<Column>& columns, const ExtractOptions& options,
-                                  const std::string& phase, const ExtractProgress& progress) {
+// What every stream of one extract shares.
+struct Shared {
+  const ExtractOptions& options;
+  RowThrottle& throttle;
+  StreamAbort& abort;
+  const ExtractProgress& progress;  // serialised: callable from any stream's thread
+};
+
+PgCopySourceOptions SourceOptions(const std::vector<Column>& columns, const Shared& shared,
+                                  const std::string& phase) {
   PgCopySourceOptions o;
   for (const Column& c : columns) {
     o.wire.push_back(c.wire);
     o.columns.push_back({c.name, c.type});
   }
-  o.max_rows_per_s = options.max_rows_per_s;
-  o.stop = options.stop;
-  if (progress) o.progress = [progress, phase](int64_t rows) { progress(phase, rows); };
+  o.throttle = &shared.throttle;
+  o.stopped = [&abort = shared.abort] { return abort.stopped(); };
+  if (shared.progress) {
+    o.progress = [&progress = shared.progress, phase](int64_t rows) { progress(phase, rows); };
+  }
   return o;
 }
 
@@ -291,93 +304,11 @@ StatusOr<int64_t> StreamToBronze(pg::Connection& conn, lake::Engine& engine,
   return source.rows();
 }
 
-}  // namespace
-
-StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& engine,
-                                const CpfTokenizer& tokenizer, const ExtractProgress& progress) {
-  ExtractResult out;
-  LASTRO_ASSIGN_OR_RETURN(
-      std::unique_ptr<pg::Connection> conn,
-      pg::Connection::Connect(options.dsn, {.application_name = "lastro-batch"}));
-
-  // Where we read from, and how far behind the primary it is.
-  LASTRO_ASSIGN_OR_RETURN(
-      pg::Result info,
-      conn->Exec("SELECT pg_is_in_recovery(), "
-                 "CASE WHEN NOT pg_is_in_recovery() THEN NULL "
-                 "     WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
-                 "     ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END"));
-  out.replica = info.Get(0, 0) == "t";
-  if (!info.IsNull(0, 1)) out.replica_lag_s = std::stod(std::string(info.Get(0, 1)));
-  if (options.replica && !out.replica) {
-    log::Warn("batch.replica_dsn points to a server that is not in recovery (a primary)");
-  }
-  if (out.replica_lag_s && *out.replica_lag_s > options.max_replica_lag_s) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the replica is ", static_cast<int64_t>(*out.replica_lag_s),
-                     " s behind the primary (batch.max_replica_lag_s = ", options.max_replica_lag_s,
-                     "): its data would be stale; retry when it catches up"));
-  }
-
-  // One snapshot for all four tables; never wait on a lock for long.
-  LASTRO_RETURN_IF_ERROR(
-      conn->Exec(absl::StrCat("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-                              "SET LOCAL statement_timeout = ",
-                              options.statement_timeout_ms, "; SET LOCAL lock_timeout = ",
-                              options.lock_timeout_ms, "; SET LOCAL TimeZone = 'UTC'"))
-          .status());
-  LASTRO_ASSIGN_OR_RETURN(pg::Result snap,
-                          conn->Exec("SELECT pg_current_snapshot()::text, to_char(now(), "
-                                     "'YYYY-MM-DD HH24:MI:SS.US')"));
-  out.snapshot = std::string(snap.Get(0, 0));
-  out.snapshot_time = std::string(snap.Get(0, 1));
-
-  const std::string& pred = options.requests_predicate;
-
-  // Customers: the CPF becomes a token and a validity flag as it streams past (kept,
-  // for the bureau, only when the run enriches), the contact PII is sealed.
-  std::vector<Column> customer_columns = CustomerColumns(options.keys != nullptr);
-  PgCopySourceOptions co = SourceOptions(customer_columns, options, "extract customers", progress);
-  co.columns = CustomerOutputColumns();
-  CustomerRowMapper customer_row(tokenizer, options.keys, options.keep_cpfs, out.cpf_by_token);
-  co.map = [&](const CopyBinaryDecoder& in, lake::ChunkWriter& sink, size_t row) {
-    customer_row(in, sink, row);
-  };
-  {
-    PgCopySource source(
-        *conn,
-        CopyStatement(customer_columns,
-                      absl::StrCat("customers c WHERE c.id IN (SELECT r.customer_id FROM "
-                                   "credit_requests r WHERE ",
-                                   pred, ")")),
-        std::move(co));
-    LASTRO_RETURN_IF_ERROR(RunWithSource(
-        engine, "CREATE OR REPLACE TABLE raw_customers AS SELECT * FROM lastro_source()", source));
-    out.customers = source.rows();
-  }
-  LASTRO_RETURN_IF_ERROR(customer_row.error());
-  out.pii_sealed = customer_row.sealed();
-  out.pii_erased = customer_row.erased();
-
-  // Requests with their decisions, straight into the bronze file: never stored first.
-  PgCopySourceOptions ro = SourceOptions(RequestColumns(), options, "extract requests", progress);
-  int64_t decisions = 0;
-  ro.map = [&](const CopyBinaryDecoder& in, lake::ChunkWriter& sink, size_t row) {
-    const std::vector<Column>& columns = RequestColumns();
-    for (size_t i = 0; i < columns.size(); ++i) CopyField(in, i, columns[i].wire, sink, i, row);
-    decisions += !in.IsNull(kDecisionColumn);
-  };
-  LASTRO_ASSIGN_OR_RETURN(
-      out.requests,
-      StreamToBronze(
-          *conn, engine, RequestColumns(),
-          "credit_requests r LEFT JOIN credit_decisions d ON d.request_id = r.id WHERE " + pred,
-          std::move(ro), options, options.requests_parquet));
-  out.decisions = decisions;
-
-  // The status history of the same requests, straight into its bronze file: one more
-  // statement joined on the same predicate, so a request in scope brings all its rows.
-  PgCopySourceOptions ho = SourceOptions(HistoryColumns(), options, "extract history", progress);
+// The status history of the requests in scope, streamed on `conn` (inside its
+// snapshot transaction) straight into its bronze file by `engine`.
+StatusOr<int64_t> StreamHistory(pg::Connection& conn, lake::Engine& engine, const Shared& shared) {
+  const ExtractOptions& options = shared.options;
+  PgCopySourceOptions ho = SourceOptions(HistoryColumns(), shared, "extract history");
   ho.map = [](const CopyBinaryDecoder& in, lake::ChunkWriter& sink, size_t row) {
     const std::vector<Column>& columns = HistoryColumns();
     for (size_t i = 0; i < columns.size(); ++i) {
@@ -395,14 +326,251 @@ StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& eng
       }
     }
   };
-  LASTRO_ASSIGN_OR_RETURN(out.history,
-                          StreamToBronze(*conn, engine, HistoryColumns(),
-                                         "credit_request_status_history h JOIN credit_requests r "
-                                         "ON r.id = h.request_id WHERE " +
-                                             pred,
-                                         std::move(ho), options, options.history_parquet));
+  return StreamToBronze(conn, engine, HistoryColumns(),
+                        "credit_request_status_history h JOIN credit_requests r "
+                        "ON r.id = h.request_id WHERE " +
+                            options.requests_predicate,
+                        std::move(ho), options, options.history_parquet);
+}
 
-  LASTRO_RETURN_IF_ERROR(conn->Exec("COMMIT").status());
+// The customers of the requests in scope, streamed on `conn` straight into their
+// bronze file by `engine`. The CPF becomes a token and a validity flag as it streams
+// past; it is kept (for the bureau) only when the run enriches.
+StatusOr<int64_t> StreamCustomers(pg::Connection& conn, lake::Engine& engine,
+                                  const CpfTokenizer& tokenizer, const Shared& shared,
+                                  std::unordered_map<std::string, std::string>& cpf_by_token,
+                                  int64_t* pii_sealed, int64_t* pii_erased) {
+  const ExtractOptions& options = shared.options;
+  // The CPF becomes a token and a validity flag as it streams past (kept, for the
+  // bureau, only when the run enriches); the contact PII is sealed.
+  std::vector<Column> columns = CustomerColumns(options.keys != nullptr);
+  PgCopySourceOptions co = SourceOptions(columns, shared, "extract customers");
+  co.columns = CustomerOutputColumns();
+  CustomerRowMapper mapper(tokenizer, options.keys, options.keep_cpfs, cpf_by_token);
+  co.map = [&](const CopyBinaryDecoder& in, lake::ChunkWriter& sink, size_t row) {
+    mapper(in, sink, row);
+  };
+  LASTRO_ASSIGN_OR_RETURN(
+      int64_t rows,
+      StreamToBronze(conn, engine, columns,
+                     absl::StrCat("customers c WHERE c.id IN (SELECT r.customer_id FROM "
+                                  "credit_requests r WHERE ",
+                                  options.requests_predicate, ")"),
+                     std::move(co), options, options.customers_parquet));
+  LASTRO_RETURN_IF_ERROR(mapper.error());
+  *pii_sealed = mapper.sealed();
+  *pii_erased = mapper.erased();
+  return rows;
+}
+
+// The requests in scope with their decisions, streamed on `conn` straight into their
+// bronze file by `engine` (never stored first).
+Status StreamRequests(pg::Connection& conn, lake::Engine& engine, const Shared& shared,
+                      ExtractResult& out) {
+  const ExtractOptions& options = shared.options;
+  PgCopySourceOptions ro = SourceOptions(RequestColumns(), shared, "extract requests");
+  int64_t decisions = 0;
+  ro.map = [&](const CopyBinaryDecoder& in, lake::ChunkWriter& sink, size_t row) {
+    const std::vector<Column>& columns = RequestColumns();
+    for (size_t i = 0; i < columns.size(); ++i) CopyField(in, i, columns[i].wire, sink, i, row);
+    decisions += !in.IsNull(kDecisionColumn);
+  };
+  LASTRO_ASSIGN_OR_RETURN(
+      out.requests,
+      StreamToBronze(
+          conn, engine, RequestColumns(),
+          "credit_requests r LEFT JOIN credit_decisions d ON d.request_id = r.id WHERE " +
+              options.requests_predicate,
+          std::move(ro), options, options.requests_parquet));
+  out.decisions = decisions;
+  return absl::OkStatus();
+}
+
+// The history, then the customers, on `conn` (the second connection), written by an
+// in-memory engine of their own (one thread: each source is one stream) limited to
+// `memory_limit`. Fills out.history, out.customers and out.cpf_by_token.
+Status StreamOnSecondConnection(pg::Connection& conn, const std::string& memory_limit,
+                                const CpfTokenizer& tokenizer, const Shared& shared,
+                                ExtractResult& out) {
+  // Its own spill folder: two DuckDB databases must not share temporary files.
+  std::filesystem::path temp;
+  if (!shared.options.temp_directory.empty()) {
+    temp = shared.options.temp_directory / "second";
+    std::error_code ec;
+    std::filesystem::create_directories(temp, ec);
+    if (ec) return absl::UnavailableError("cannot create " + temp.string() + ": " + ec.message());
+  }
+  LASTRO_ASSIGN_OR_RETURN(
+      std::unique_ptr<lake::Engine> engine,
+      lake::Engine::Open({.memory_limit = memory_limit, .threads = 1, .temp_directory = temp}));
+  LASTRO_RETURN_IF_ERROR(engine->Execute("SET TimeZone = 'UTC'"));
+  LASTRO_ASSIGN_OR_RETURN(out.history, StreamHistory(conn, *engine, shared));
+  LASTRO_ASSIGN_OR_RETURN(out.customers,
+                          StreamCustomers(conn, *engine, tokenizer, shared, out.cpf_by_token,
+                                          &out.pii_sealed, &out.pii_erased));
+  return absl::OkStatus();
+}
+
+// One line per stream, so the overlap of the two shows in the log.
+void LogStreamDone(const std::string& stream, int64_t rows,
+                   std::chrono::steady_clock::time_point started) {
+  log::Info("extract stream done",
+            {{"stream", stream},
+             {"rows", rows},
+             {"seconds",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}});
+}
+
+// The share of the engine's memory_limit the second connection's engine gets while
+// both run.
+constexpr double kSecondMemoryShare = 0.25;
+
+// Lowers the main engine's memory_limit while the second engine holds its share, and
+// gives it back.
+class MemorySplit {
+ public:
+  explicit MemorySplit(lake::Engine& engine) : engine_(engine) {}
+  ~MemorySplit() { IgnoreError(Restore()); }
+  // Returns the second engine's limit.
+  StatusOr<std::string> Split(const std::string& limit) {
+    LASTRO_ASSIGN_OR_RETURN(std::string second, lake::ScaleMemorySize(limit, kSecondMemoryShare));
+    LASTRO_ASSIGN_OR_RETURN(std::string rest, lake::ScaleMemorySize(limit, 1 - kSecondMemoryShare));
+    LASTRO_RETURN_IF_ERROR(
+        engine_.Execute(absl::StrCat("SET memory_limit = ", lake::SqlString(rest))));
+    limit_ = limit;
+    return second;
+  }
+  Status Restore() {
+    if (limit_.empty()) return absl::OkStatus();
+    Status s = engine_.Execute(absl::StrCat("SET memory_limit = ", lake::SqlString(limit_)));
+    limit_.clear();
+    return s;
+  }
+
+ private:
+  lake::Engine& engine_;
+  std::string limit_;  // the engine's own limit, while it is lowered
+};
+
+}  // namespace
+
+StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& engine,
+                                const CpfTokenizer& tokenizer, const ExtractProgress& progress) {
+  ExtractResult out;
+  const SnapshotSettings settings{.dsn = options.dsn,
+                                  .max_replica_lag_s = options.max_replica_lag_s,
+                                  .statement_timeout_ms = options.statement_timeout_ms,
+                                  .lock_timeout_ms = options.lock_timeout_ms};
+  LASTRO_ASSIGN_OR_RETURN(std::unique_ptr<pg::Connection> conn, ConnectToSource(settings));
+  LASTRO_ASSIGN_OR_RETURN(SourceState source, CheckSource(*conn, settings));
+  out.replica = source.replica;
+  out.replica_lag_s = source.lag_s;
+  if (options.replica && !out.replica) {
+    log::Warn("batch.replica_dsn points to a server that is not in recovery (a primary)");
+  }
+
+  // One snapshot for all four tables, shared with the second connection; never wait
+  // on a lock for long.
+  LASTRO_ASSIGN_OR_RETURN(Snapshot snapshot, OpenSnapshot(*conn, settings, options.concurrent));
+  out.snapshot = snapshot.current;
+  out.snapshot_time = snapshot.time;
+  if (!snapshot.exported.empty() && options.on_snapshot_exported) options.on_snapshot_exported();
+
+  // Two streams on two threads; the caller's callback sees one call at a time.
+  std::mutex progress_mu;
+  ExtractProgress serial;
+  if (progress) {
+    serial = [&](const std::string& phase, int64_t rows) {
+      std::lock_guard lock(progress_mu);
+      progress(phase, rows);
+    };
+  }
+  RowThrottle throttle(options.max_rows_per_s);
+  StreamAbort abort(options.stop);
+  const Shared shared{options, throttle, abort, serial};
+  const auto started = std::chrono::steady_clock::now();
+
+  // The history and the customers on a second connection in the same snapshot,
+  // written by a second engine (an Engine is one DuckDB connection, used by one
+  // thread at a time) with its share of the memory limit. `second` is the worker's
+  // until it is joined.
+  MemorySplit memory(engine);
+  ExtractResult second;
+  std::unique_ptr<SnapshotWorker> worker;
+  if (!snapshot.exported.empty()) {
+    LASTRO_ASSIGN_OR_RETURN(std::string second_memory, memory.Split(options.memory_limit));
+    worker = std::make_unique<SnapshotWorker>(
+        settings, snapshot.exported, out.snapshot, out.replica, abort,
+        [&, second_memory](pg::Connection& conn2) -> StatusOr<int64_t> {
+          LASTRO_RETURN_IF_ERROR(
+              StreamOnSecondConnection(conn2, second_memory, tokenizer, shared, second));
+          LogStreamDone("history, customers (second connection)", second.history + second.customers,
+                        started);
+          return second.history + second.customers;
+        });
+  }
+
+  abort.Add(conn.get());
+  Status status = StreamRequests(*conn, engine, shared, out);
+  if (status.ok()) LogStreamDone("requests", out.requests, started);
+  if (!status.ok()) abort.Fail(status);
+  bool concurrent = false;
+  if (status.ok() && worker != nullptr) {
+    Status imported = worker->WaitImported();
+    concurrent = imported.ok();
+    if (!concurrent) {
+      log::Warn(
+          "a second connection could not share the snapshot: the history and the customers "
+          "are read after the requests",
+          {{"error", std::string(imported.message())}});
+    }
+  }
+  if (status.ok() && !concurrent && !abort.stopped()) {
+    // The same statements on the first connection, after the requests.
+    status = memory.Restore();
+    StatusOr<int64_t> history = status.ok() ? StreamHistory(*conn, engine, shared) : status;
+    StatusOr<int64_t> customers =
+        history.ok() ? StreamCustomers(*conn, engine, tokenizer, shared, out.cpf_by_token,
+                                       &out.pii_sealed, &out.pii_erased)
+                     : history.status();
+    if (customers.ok()) {
+      out.history = *history;
+      out.customers = *customers;
+      LogStreamDone("history, customers (first connection)", out.history + out.customers, started);
+    } else {
+      abort.Fail(customers.status());
+    }
+  }
+  // The second transaction imported the snapshot (or never will): this one may end.
+  if (!abort.stopped()) {
+    Status committed = conn->Exec("COMMIT").status();
+    if (!committed.ok()) abort.Fail(committed);
+  }
+  if (worker != nullptr) {
+    // Pass a stop on to the second connection even while it waits on the server.
+    while (!worker->WaitDone(std::chrono::milliseconds(50))) {
+      if (options.stop != nullptr && options.stop->load()) {
+        abort.Fail(absl::CancelledError("the run was stopped"));
+      }
+    }
+    if (concurrent && worker->Result().ok()) {
+      out.history = second.history;
+      out.customers = second.customers;
+      out.cpf_by_token = std::move(second.cpf_by_token);
+    }
+  }
+  abort.Remove(conn.get());
+  if (abort.stopped()) {
+    Status first = abort.first();
+    return first.ok() ? absl::CancelledError("the run was stopped") : first;
+  }
+  LASTRO_RETURN_IF_ERROR(memory.Restore());
+  // The customers as the rest of the run reads them: the bronze file, run_id aside.
+  LASTRO_RETURN_IF_ERROR(engine.Execute(
+      absl::StrCat("CREATE OR REPLACE VIEW raw_customers AS SELECT * EXCLUDE (run_id) FROM "
+                   "read_parquet(",
+                   lake::SqlString(options.customers_parquet), ")")));
+  out.concurrent = concurrent;
   return out;
 }
 

@@ -1,34 +1,53 @@
 // Extract: copies the credit requests in a run's scope, their decisions, their status
-// history and their customers out of PostgreSQL into DuckDB tables and bronze
-// Parquet files, from one consistent snapshot.
+// history and their customers out of PostgreSQL into bronze Parquet files, from one
+// consistent snapshot, on two connections at once.
 //
-// One connection (application_name lastro-batch) opens a REPEATABLE READ READ ONLY
-// transaction with statement_timeout and lock_timeout, so the tables are read at one
-// instant and the batch never queues behind the app's DDL (it fails fast instead);
-// reads take only ACCESS SHARE locks, which never block the app's inserts or updates.
+// The first connection (application_name lastro-batch) opens a REPEATABLE READ READ
+// ONLY transaction with statement_timeout and lock_timeout, so the tables are read at
+// one instant and the batch never queues behind the app's DDL (it fails fast
+// instead); reads take only ACCESS SHARE locks, which never block the app's inserts
+// or updates. It exports its snapshot, and a second connection (same settings, same
+// replica checks) imports it (source_snapshot.h), so both read the same instant.
 //
 // Three binary COPY statements (every column cast to a fixed wire type, copy_binary.h)
-// stream through DuckDB without being stored first (pg_copy_source.h):
-//   - the requests in scope LEFT JOIN their decisions, written straight to the
-//     bronze Parquet file `requests_parquet` ("as extracted": the source's values and
-//     types, instants as UTC TIMESTAMP, numerics as DOUBLE, arrays as JSON text):
+// stream through DuckDB without being stored first (pg_copy_source.h), each straight
+// to its bronze Parquet file ("as extracted": the source's values and types, instants
+// as UTC TIMESTAMP, numerics as DOUBLE, arrays as JSON text, plus run_id):
+//   first connection, into `engine`:
+//   - the requests in scope LEFT JOIN their decisions, to `requests_parquet`:
 //       id, customer_id, amount_cents, term_months, purpose, channel,
 //       declared_income_cents, status, version, created_at, updated_at, decided_at,
 //       decision, score, risk_band, probability_of_default, reason_codes,
 //       provider_reason_codes, first_time_customer, provider_ref,
 //       provider_model_version, policy_version, attempts, provider_latency_ms,
 //       decision_recorded_at (credit_decisions.decided_at), run_id
+//   second connection, one after the other, into an in-memory engine of its own
+//   (lake::Engine is single-threaded) holding a quarter of `memory_limit` while
+//   `engine` holds the rest:
 //   - the status-history rows of the same requests (credit_request_status_history
-//     joined on the same predicate: a request in scope brings all its rows), written
-//     straight to the bronze Parquet file `history_parquet`:
+//     joined on the same predicate: a request in scope brings all its rows), to
+//     `history_parquet`:
 //       id, request_id, from_status, to_status, changed_at, changed_by, reason,
 //       request_created_at (the request's created_at, so the request's business day
 //       needs no join later), run_id
 //     changed_by and reason are free text: CPF-, phone- and e-mail-shaped values in
 //     them are redacted as they stream past (pii::Redact).
-//   - their customers, into the engine table raw_customers: id, customer_token,
-//     cpf_valid, birth_year, state, acquisition_channel, marketing_consent,
-//     created_at, updated_at, full_name_enc, email_enc, phone_enc, birth_date_enc.
+//   - their customers, to `customers_parquet`: id, customer_token, cpf_valid,
+//     birth_year, state, acquisition_channel, marketing_consent, created_at,
+//     updated_at, full_name_enc, email_enc, phone_enc, birth_date_enc, run_id;
+//     readable afterwards in `engine` as the view raw_customers (the same columns but
+//     run_id).
+// When the snapshot cannot be shared (the server refuses to export it, or the second
+// connection cannot connect, pass the checks or import it), the same statements run
+// on the first connection after the requests (logged as a warning); the result is
+// the same.
+//
+// Guarantees: one snapshot for every statement; max_rows_per_s bounds the rows of
+// all the statements together; the first error of either connection is the
+// extract's, and stops the other (its statement is cancelled on the server); `stop`
+// cancels both. Nothing is published here: the files are written where the caller
+// staged them.
+//
 // The raw CPF never enters DuckDB or the lake: it is tokenised as it streams past,
 // and kept in memory only for the bureau (ExtractResult::cpf_by_token, keep_cpfs).
 // Contact PII (full_name, email, phone, birth_date) is read only with a key store
@@ -40,6 +59,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -67,12 +87,23 @@ struct ExtractOptions {
   // SQL predicate over credit_requests aliased `r` selecting the run's scope (built
   // by the caller from the window; only literals, never user text).
   std::string requests_predicate;
-  std::string requests_parquet;  // the bronze file the requests are written to
-  std::string history_parquet;   // the bronze file the status history is written to
-  std::string run_id;            // stamped on every bronze row
+  std::string requests_parquet;   // the bronze file the requests are written to
+  std::string history_parquet;    // the bronze file the status history is written to
+  std::string customers_parquet;  // the bronze file the customers are written to
+  std::string run_id;             // stamped on every bronze row
   int row_group_rows = 500000;
-  // Set asynchronously to stop: the COPY in progress is cancelled (kCancelled).
+  // Set asynchronously to stop: the COPYs in progress are cancelled (kCancelled).
   const std::atomic<bool>* stop = nullptr;
+  // The memory_limit `engine` was opened with ("600MB"). While the second connection
+  // reads, its engine gets a quarter of it and `engine` the rest; `engine`'s limit is
+  // restored before Extract() returns.
+  std::string memory_limit = "1GB";
+  // Where the second engine spills (in a subfolder "second"); empty: DuckDB's default.
+  std::filesystem::path temp_directory;
+  // false: no second connection; everything is read on the first, one after the other.
+  bool concurrent = true;
+  // Tests: called once the snapshot is exported, before the second connection imports it.
+  std::function<void()> on_snapshot_exported;
 };
 
 struct ExtractResult {
@@ -84,6 +115,9 @@ struct ExtractResult {
   int64_t history = 0;                                 // status-history rows of the requests
   int64_t pii_sealed = 0;                              // customers whose contact PII was sealed
   int64_t pii_erased = 0;  // erased customers: their PII was read and dropped (NULL)
+  // The history and the customers were read on the second connection, alongside the
+  // requests (false: after them, on the first).
+  bool concurrent = false;
   // customer_token -> CPF, for the bureau call only. Never logged or written.
   std::unordered_map<std::string, std::string> cpf_by_token;
 };
@@ -91,11 +125,13 @@ struct ExtractResult {
 // Called every few thousand rows with (phase, rows so far in this phase).
 using ExtractProgress = std::function<void(const std::string& phase, int64_t rows)>;
 
-// Runs the extract. Errors: kUnavailable (server unreachable or the connection
-// dropped: retry later), kFailedPrecondition (replica lagging beyond the limit, a
-// schema without the expected columns), kDeadlineExceeded / kAborted from the
-// server's timeouts, kInvalidArgument for a malformed COPY row, kDataLoss when a
-// customer's wrapped data key does not open.
+// Runs the extract. Errors: kUnavailable (server unreachable, the connection dropped,
+// a lock not granted within lock_timeout: retry later), kFailedPrecondition (replica
+// lagging beyond the limit, a schema without the expected columns),
+// kDeadlineExceeded / kAborted from the server's timeouts, kInvalidArgument for a
+// malformed COPY row, kDataLoss when a customer's wrapped data key does not open,
+// kCancelled when stopped. On error the files may be partly
+// written: the caller discards them (they are staged, never published).
 StatusOr<ExtractResult> Extract(const ExtractOptions& options, lake::Engine& engine,
                                 const CpfTokenizer& tokenizer, const ExtractProgress& progress);
 

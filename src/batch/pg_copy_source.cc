@@ -1,5 +1,6 @@
 #include "batch/pg_copy_source.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace lastro::batch {
@@ -7,8 +8,20 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr size_t kBlockBytes = 1 << 20;  // messages gathered before a hand-over
+// How often a waiting reader or consumer looks whether it should give up.
+constexpr std::chrono::milliseconds kPoll(50);
 
 }  // namespace
+
+void RowThrottle::Pass(int64_t rows, const std::atomic<bool>& cancelled) {
+  if (!enabled()) return;
+  const int64_t total = rows_.fetch_add(rows, std::memory_order_relaxed) + rows;
+  const auto due = start_ + std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(total / max_rows_per_s_));
+  for (auto now = Clock::now(); now < due && !cancelled.load(); now = Clock::now()) {
+    std::this_thread::sleep_for(std::min<Clock::duration>(due - now, kPoll));
+  }
+}
 
 PgCopySource::PgCopySource(pg::Connection& conn, std::string copy_sql, PgCopySourceOptions options)
     : options_(std::move(options)), decoder_(options_.wire) {
@@ -21,7 +34,8 @@ void PgCopySource::Read(pg::Connection& conn, const std::string& sql) {
   std::string block;
   block.reserve(kBlockBytes + 4096);
   int64_t messages = 0;
-  const auto start = Clock::now();
+  RowThrottle* throttle =
+      options_.throttle != nullptr && options_.throttle->enabled() ? options_.throttle : nullptr;
   auto hand_over = [&](Block b) -> Status {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return closing_ || queued_bytes_ < options_.queue_bytes; });
@@ -42,11 +56,7 @@ void PgCopySource::Read(pg::Connection& conn, const std::string& sql) {
       block.reserve(kBlockBytes + 4096);
     }
     // Throttle: one message is one row, except the header and trailer.
-    if (options_.max_rows_per_s > 0 && ++messages % 1000 == 0) {
-      auto due = start + std::chrono::duration_cast<Clock::duration>(
-                             std::chrono::duration<double>(messages / options_.max_rows_per_s));
-      if (due > Clock::now()) std::this_thread::sleep_until(due);
-    }
+    if (throttle != nullptr && ++messages % 1000 == 0) throttle->Pass(1000, cancel_);
     return absl::OkStatus();
   });
   if (status.ok() && !block.empty()) status = hand_over({std::move(block)});
@@ -58,7 +68,10 @@ void PgCopySource::Read(pg::Connection& conn, const std::string& sql) {
 
 StatusOr<PgCopySource::Block> PgCopySource::Pop() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return !queue_.empty(); });
+  // A reader may wait long for the server (or its throttle): look at `stopped` meanwhile.
+  while (!cv_.wait_for(lock, kPoll, [&] { return !queue_.empty(); })) {
+    if (options_.stopped && options_.stopped()) return absl::CancelledError("the run was stopped");
+  }
   Block b = std::move(queue_.front());
   queue_.pop_front();
   queued_bytes_ -= b.bytes.size();
@@ -67,9 +80,7 @@ StatusOr<PgCopySource::Block> PgCopySource::Pop() {
 }
 
 StatusOr<size_t> PgCopySource::Fill(lake::ChunkWriter& out) {
-  if (options_.stop != nullptr && options_.stop->load()) {
-    return absl::CancelledError("the run was stopped");
-  }
+  if (options_.stopped && options_.stopped()) return absl::CancelledError("the run was stopped");
   size_t n = 0;
   while (n < out.capacity() && !ended_) {
     LASTRO_ASSIGN_OR_RETURN(bool tuple, decoder_.Next());

@@ -4,10 +4,12 @@
 // encoding them (e.g. into Parquet) overlap, and memory stays bounded by the queue.
 //
 // Thread safety: Fill() is called by one thread (DuckDB's); the reader thread is
-// owned here and joined by Finish() or the destructor.
+// owned here and joined by Finish() or the destructor. Several sources may run at
+// once on different connections, sharing one RowThrottle.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -25,13 +27,36 @@
 
 namespace lastro::batch {
 
+// A rate limit on rows received, shared by every COPY of one extract, concurrent or
+// not: together they stay at or under `max_rows_per_s`, on average since the
+// throttle was made. A reader that runs ahead sleeps (the server then waits on its
+// socket). Thread-safe.
+class RowThrottle {
+ public:
+  // max_rows_per_s <= 0: unthrottled, Pass() never sleeps.
+  explicit RowThrottle(double max_rows_per_s)
+      : max_rows_per_s_(max_rows_per_s), start_(std::chrono::steady_clock::now()) {}
+  bool enabled() const { return max_rows_per_s_ > 0; }
+  // Counts `rows` more rows and sleeps until the total is within the rate, or until
+  // `cancelled` (looked at every 50 ms) is true.
+  void Pass(int64_t rows, const std::atomic<bool>& cancelled);
+
+ private:
+  const double max_rows_per_s_;
+  const std::chrono::steady_clock::time_point start_;
+  std::atomic<int64_t> rows_{0};
+};
+
 struct PgCopySourceOptions {
   std::vector<WireType> wire;               // the COPY's columns, as selected
   std::vector<lake::SourceColumn> columns;  // what the source yields
   // Writes output row `row` from the decoded tuple (one call per tuple).
   std::function<void(const CopyBinaryDecoder&, lake::ChunkWriter&, size_t row)> map;
-  double max_rows_per_s = 0;  // throttle on the server side; 0 = unthrottled
-  const std::atomic<bool>* stop = nullptr;
+  RowThrottle* throttle = nullptr;  // not owned; nullptr = unthrottled
+  // Polled before each chunk and every 50 ms while waiting for the reader: true fails
+  // Fill() with kCancelled (the run was stopped, or another stream of the same
+  // extract failed). Called on the statement's thread.
+  std::function<bool()> stopped;
   std::function<void(int64_t rows)> progress;  // every 50,000 rows and at the end
   size_t queue_bytes = 32 << 20;               // received and not yet decoded
 };
@@ -45,7 +70,7 @@ class PgCopySource final : public lake::RowSource {
 
   const std::vector<lake::SourceColumn>& columns() const override { return options_.columns; }
   // Errors: the COPY's (kUnavailable, kDeadlineExceeded ... from the server),
-  // kInvalidArgument for a malformed stream, kCancelled when `stop` is set.
+  // kInvalidArgument for a malformed stream, kCancelled when `stopped` says so.
   StatusOr<size_t> Fill(lake::ChunkWriter& out) override;
 
   // Stops the reader (cancelling the COPY if it is still running, e.g. because the

@@ -1,4 +1,5 @@
-// Evaluation of data-quality rules: each rule becomes one set-based DuckDB query.
+// Evaluation of data-quality rules: each rule becomes set-based DuckDB queries (row
+// rules over the same relation share one counting scan).
 // Column and relation names come from the rules file and the caller, so every one
 // is quoted (lake::SqlIdent); values go in as literals (lake::SqlString).
 #include "batch/quality.h"
@@ -11,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <utility>
@@ -165,6 +167,10 @@ struct RowCheck {
   std::string reason;     // VARCHAR: why it fails, for people
 };
 
+struct RowCounts {
+  int64_t checked = 0, failed = 0;
+};
+
 class Evaluator {
  public:
   Evaluator(lake::Engine& engine, const QualityRules& rules, const QualityInput& input)
@@ -182,11 +188,12 @@ class Evaluator {
     LASTRO_RETURN_IF_ERROR(InTransaction(engine_, [&]() -> Status {
       LASTRO_RETURN_IF_ERROR(EnsureTable(engine_, input_.quarantine_relation, QuarantineColumns()));
       LASTRO_RETURN_IF_ERROR(ClearEarlierQuarantine());
+      LASTRO_ASSIGN_OR_RETURN(std::vector<RowCounts> counts, CountRows(checks));
       for (size_t i = 0; i < rules_.rules().size(); ++i) {
         const QualityRule& rule = rules_.rules()[i];
         RuleResult result = Skeleton(rule);
         if (IsRowRule(rule.type)) {
-          LASTRO_RETURN_IF_ERROR(EvaluateRows(rule, checks[i], &result));
+          LASTRO_RETURN_IF_ERROR(EvaluateRows(rule, checks[i], counts[i], &result));
           if (rule.severity == Severity::kError) report.quarantined_rows += result.failed;
         } else if (rule.type == RuleType::kFreshness) {
           LASTRO_RETURN_IF_ERROR(EvaluateFreshness(rule, &result));
@@ -447,14 +454,35 @@ class Evaluator {
     return r;
   }
 
-  Status EvaluateRows(const QualityRule& rule, const RowCheck& check, RuleResult* r) {
-    LASTRO_ASSIGN_OR_RETURN(
-        lake::QueryResult counts,
-        engine_.Query(fmt::format("SELECT count(*) FILTER (WHERE {}), count(*) FILTER (WHERE {}) "
-                                  "FROM {}",
-                                  check.checkable, check.fails, check.from)));
-    r->checked = counts.Int(0, 0).value_or(0);
-    r->failed = counts.Int(0, 1).value_or(0);
+  // The checked and failing rows of every row rule (indexed like the rules). Rules
+  // that read the same FROM (the plain relation, for all but unique and
+  // relationships) are counted in one scan of it, not one scan each.
+  StatusOr<std::vector<RowCounts>> CountRows(const std::vector<RowCheck>& checks) {
+    std::map<std::string, std::vector<size_t>> by_from;
+    for (size_t i = 0; i < rules_.rules().size(); ++i) {
+      if (IsRowRule(rules_.rules()[i].type)) by_from[checks[i].from].push_back(i);
+    }
+    std::vector<RowCounts> counts(rules_.rules().size());
+    for (const auto& [from, rules] : by_from) {
+      std::vector<std::string> aggregates;
+      for (size_t i : rules) {
+        aggregates.push_back(fmt::format("count(*) FILTER (WHERE {})", checks[i].checkable));
+        aggregates.push_back(fmt::format("count(*) FILTER (WHERE {})", checks[i].fails));
+      }
+      LASTRO_ASSIGN_OR_RETURN(
+          lake::QueryResult result,
+          engine_.Query(fmt::format("SELECT {} FROM {}", fmt::join(aggregates, ", "), from)));
+      for (size_t k = 0; k < rules.size(); ++k) {
+        counts[rules[k]] = {result.Int(0, 2 * k).value_or(0), result.Int(0, 2 * k + 1).value_or(0)};
+      }
+    }
+    return counts;
+  }
+
+  Status EvaluateRows(const QualityRule& rule, const RowCheck& check, const RowCounts& counts,
+                      RuleResult* r) {
+    r->checked = counts.checked;
+    r->failed = counts.failed;
     r->ratio = r->checked > 0 ? static_cast<double>(r->failed) / r->checked : 0;
     r->threshold = rule.max_failure_ratio;
     r->passed = r->failed == 0;

@@ -1,9 +1,10 @@
 // Evaluation of data-quality rules (batch/quality_rules.h, docs/quality.md) against
 // the daily batch's candidate tables in a DuckDB engine, before they are published.
 //
-// Each rule is one set-based query over the whole relation it is bound to (never row
-// at a time). Row rules (not_null, unique, accepted_values, range, relationships,
-// expression) count the rows they checked and the rows that fail; every failing row
+// Each rule is set-based over the whole relation it is bound to (never row at a
+// time). Row rules (not_null, unique, accepted_values, range, relationships,
+// expression) count the rows they checked and the rows that fail (the rules that read
+// a relation without a join of their own share one scan of it); every failing row
 // of an error-severity row rule is copied to a quarantine relation, one row per
 // (row, rule), with a human reason and the row as JSON. Warn-severity rules only
 // count. Dataset rules (freshness, row_count_anomaly) give one verdict per table.

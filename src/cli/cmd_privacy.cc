@@ -30,13 +30,13 @@ governance::PrivacyAuditHook AuditTo(const Config& config, Status* status) {
       *status = log.status();
       return;
     }
-    governance::AuditEntry entry{.user = CliUser(),
-                                 .action = e.action,
-                                 .outcome = e.ok ? "allowed" : "error",
-                                 .reason = e.detail,
-                                 .remote = "cli",
-                                 .subject = absl::StrCat("customer ", e.customer_id, " request ",
-                                                         e.request_id)};
+    governance::AuditEntry entry{
+        .user = CliUser(),
+        .action = e.action,
+        .outcome = e.ok ? "allowed" : "error",
+        .reason = e.detail,
+        .remote = "cli",
+        .subject = absl::StrCat("customer ", e.customer_id, " request ", e.request_id)};
     *status = (*log)->Append(entry).status();
   };
 }
@@ -87,8 +87,9 @@ void RegisterPrivacy(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       LASTRO_ASSIGN_OR_RETURN(governance::ExportResult result, governance::Export(config, request));
       if (!audited.ok()) {
         if (!result.output.empty()) std::remove(result.output.c_str());
-        return absl::UnavailableError(absl::StrCat(
-            "the export is withheld: its audit entry could not be written (", audited.message(), ")"));
+        return absl::UnavailableError(
+            absl::StrCat("the export is withheld: its audit entry could not be written (",
+                         audited.message(), ")"));
       }
       if (result.output.empty()) {
         std::printf("%s\n", result.document.dump(2).c_str());
@@ -134,11 +135,12 @@ void RegisterKeys(CLI::App& app, GlobalFlags& flags, int& exit_code) {
       LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfigFor(flags));
       LASTRO_ASSIGN_OR_RETURN(auto log, governance::AuditLog::Open(config.governance.state_dir));
       StatusOr<nlohmann::json> rotated = governance::RotateMaster(config.governance, new_key_file);
-      governance::AuditEntry entry{.user = CliUser(),
-                                   .action = "keys.rotate_master",
-                                   .outcome = rotated.ok() ? "allowed" : "error",
-                                   .reason = rotated.ok() ? "" : std::string(rotated.status().message()),
-                                   .remote = "cli"};
+      governance::AuditEntry entry{
+          .user = CliUser(),
+          .action = "keys.rotate_master",
+          .outcome = rotated.ok() ? "allowed" : "error",
+          .reason = rotated.ok() ? "" : std::string(rotated.status().message()),
+          .remote = "cli"};
       LASTRO_RETURN_IF_ERROR(log->Append(entry).status());
       LASTRO_ASSIGN_OR_RETURN(nlohmann::json out, std::move(rotated));
       std::printf("%s\n", out.dump().c_str());

@@ -6,7 +6,8 @@ namespace lastro::cli {
 
 void RegisterServe(CLI::App& app, GlobalFlags& flags, int& exit_code) {
   CLI::App* serve = app.add_subcommand(
-      "serve", "The governed query API: SQL and named queries per role, audited (docs/governance.md)");
+      "serve",
+      "The governed query API: SQL and named queries per role, audited (docs/governance.md)");
   serve->add_option("--config", flags.config_path, "TOML config file (or LASTRO_CONFIG)");
   serve->callback([&] {
     auto run = [&]() -> Status {

@@ -174,7 +174,7 @@ struct GovernanceConfig {
   // 0: each audit entry is fdatasync'ed before its answer leaves; N: written before,
   // synced by one background fdatasync per N ms (a power loss loses at most N ms).
   int audit_sync_ms = 20;
-  std::string tls_cert_file;                  // both set: `lastro serve` speaks HTTPS only
+  std::string tls_cert_file;  // both set: `lastro serve` speaks HTTPS only
   std::string tls_key_file;
 };
 

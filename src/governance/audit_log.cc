@@ -255,9 +255,8 @@ void AuditLog::SyncLoop() {
     lock.unlock();
     if (::fdatasync(fd_) != 0) {
       // Nothing to refuse any more (the answers left): say it loudly, and count it.
-      log::Error("audit log: group fdatasync failed", {{"logger", "audit"},
-                                                       {"file", path_.string()},
-                                                       {"error", std::strerror(errno)}});
+      log::Error("audit log: group fdatasync failed",
+                 {{"logger", "audit"}, {"file", path_.string()}, {"error", std::strerror(errno)}});
       metrics::Registry::Global()
           .GetCounter("lastro.audit.sync_failures", "Failed group syncs of the audit log", {})
           .Add();

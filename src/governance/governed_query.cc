@@ -191,9 +191,10 @@ StatusOr<std::shared_ptr<GovernedQueries::Pool>> GovernedQueries::PoolFor(const 
   // first idle engine.
   LASTRO_ASSIGN_OR_RETURN(auto engine, OpenEngine(*pool, role, ""));
   if (role.audit_log) {
-    LASTRO_ASSIGN_OR_RETURN(lake::QueryResult cols,
-                            engine->Query("SELECT column_name FROM information_schema.columns "
-                                          "WHERE table_name = 'audit_log' ORDER BY ordinal_position"));
+    LASTRO_ASSIGN_OR_RETURN(
+        lake::QueryResult cols,
+        engine->Query("SELECT column_name FROM information_schema.columns "
+                      "WHERE table_name = 'audit_log' ORDER BY ordinal_position"));
     auto& names = pool->tables["audit_log"];
     for (size_t i = 0; i < cols.rows(); ++i) names.push_back(*cols.Text(i, 0));
   }
@@ -209,17 +210,19 @@ StatusOr<std::unique_ptr<lake::Engine>> GovernedQueries::OpenEngine(const Pool& 
   std::vector<std::string> allowed;
   if (!output.empty()) allowed.push_back(output);
   if (role.audit_log) allowed.push_back(audit_file);
-  LASTRO_ASSIGN_OR_RETURN(auto engine, lake::Engine::Open({.memory_limit = config_.lake.memory_limit,
-                                                           .threads = config_.lake.threads,
-                                                           .database = pool.catalog.path,
-                                                           .read_only = true,
-                                                           .external_access = false,
-                                                           .allowed_paths = allowed}));
+  LASTRO_ASSIGN_OR_RETURN(auto engine,
+                          lake::Engine::Open({.memory_limit = config_.lake.memory_limit,
+                                              .threads = config_.lake.threads,
+                                              .database = pool.catalog.path,
+                                              .read_only = true,
+                                              .external_access = false,
+                                              .allowed_paths = allowed}));
   if (role.audit_log) LASTRO_RETURN_IF_ERROR(engine->Execute(AuditViewSql(audit_file)));
   return engine;
 }
 
-StatusOr<GovernedResult> GovernedQueries::Run(const Caller& caller, const GovernedRequest& request) {
+StatusOr<GovernedResult> GovernedQueries::Run(const Caller& caller,
+                                              const GovernedRequest& request) {
   const Clock::time_point start = Clock::now();
   AuditEntry entry{.user = caller.user,
                    .role = caller.role,
@@ -258,7 +261,8 @@ StatusOr<GovernedResult> GovernedQueries::Execute(const Caller& caller, const Ro
   }
   std::string sql = request.sql;
   if (!request.named.empty()) {
-    if (!request.sql.empty()) return absl::InvalidArgumentError("give SQL or a named query, not both");
+    if (!request.sql.empty())
+      return absl::InvalidArgumentError("give SQL or a named query, not both");
     if (!policies_.MayRunNamed(role, request.named)) {
       return absl::PermissionDeniedError(
           absl::StrCat("named query '", request.named, "' is not available to this role"));
@@ -309,8 +313,8 @@ StatusOr<GovernedResult> GovernedQueries::Execute(const Caller& caller, const Ro
   std::unique_ptr<lake::Engine> writer;
   fs::path parquet_file;
   if (request.format == "parquet") {
-    parquet_file = fs::temp_directory_path() /
-                   absl::StrCat("lastro-governed-", getpid(), "-", std::random_device{}(), ".parquet");
+    parquet_file = fs::temp_directory_path() / absl::StrCat("lastro-governed-", getpid(), "-",
+                                                            std::random_device{}(), ".parquet");
     LASTRO_ASSIGN_OR_RETURN(writer, OpenEngine(*pool, role, parquet_file.string()));
   }
   lake::Engine& runner = writer ? *writer : *engine;
@@ -348,8 +352,8 @@ StatusOr<GovernedResult> GovernedQueries::Execute(const Caller& caller, const Ro
     if (pool->catalog.version == entry.catalog_version) pool->idle.push_back(std::move(engine));
   }
   if (stopped == kTimeout) {
-    return absl::DeadlineExceededError(absl::StrCat("the query ran past its ", timeout_ms,
-                                                    " ms limit and was cancelled"));
+    return absl::DeadlineExceededError(
+        absl::StrCat("the query ran past its ", timeout_ms, " ms limit and was cancelled"));
   }
   if (stopped == kCancel) return absl::CancelledError("the query was cancelled");
 
@@ -440,7 +444,7 @@ StatusOr<std::string> GovernedQueries::DescribeRole(const Caller& caller) {
                         {"catalog_version", pool->catalog.version},
                         {"tables", tables},
                         {"named", names}}
-             .dump();
+      .dump();
 }
 
 }  // namespace lastro::governance

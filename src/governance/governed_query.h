@@ -30,7 +30,7 @@
 namespace lastro::governance {
 
 struct Caller {
-  std::string user;    // authenticated user, or "cli:<unix user>"
+  std::string user;  // authenticated user, or "cli:<unix user>"
   std::string role;
   std::string remote;  // "ip:port" or "cli"
 };
@@ -50,7 +50,7 @@ struct GovernedResult {
   std::string content_type;
   std::string body;
   int64_t rows = 0;
-  bool truncated = false;  // more rows than the limit: the first max_rows are returned
+  bool truncated = false;            // more rows than the limit: the first max_rows are returned
   std::vector<std::string> columns;  // result column names
   std::vector<std::string> tables;   // tables read (for the answer's headers)
   std::string catalog_version;

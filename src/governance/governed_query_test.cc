@@ -47,11 +47,13 @@ class GovernedQueryTest : public GovernanceTest {
 };
 
 TEST_F(GovernedQueryTest, ARoleQueriesItsMaskedTablesAndEachQueryIsAudited) {
-  auto r = Sql("credit", "SELECT count(DISTINCT customer_id) AS customers, sum(amount_cents) AS total "
-                         "FROM fact_credit_request");
+  auto r = Sql("credit",
+               "SELECT count(DISTINCT customer_id) AS customers, sum(amount_cents) AS total "
+               "FROM fact_credit_request");
   ASSERT_TRUE(r.ok()) << r.status();
-  auto full = Sql("risk_admin", "SELECT count(DISTINCT customer_id) AS customers, "
-                                "sum(amount_cents) AS total FROM fact_credit_request");
+  auto full = Sql("risk_admin",
+                  "SELECT count(DISTINCT customer_id) AS customers, "
+                  "sum(amount_cents) AS total FROM fact_credit_request");
   ASSERT_TRUE(full.ok()) << full.status();
   EXPECT_EQ(r->body, full->body);  // hashing keeps distinct counts; amounts are internal
   EXPECT_EQ(r->tables, std::vector<std::string>{"fact_credit_request"});
@@ -105,7 +107,7 @@ TEST_F(GovernedQueryTest, BypassAttemptsAreRefusedAuditedAndHarmless) {
     auto r = Sql("finance", sql);
     ASSERT_FALSE(r.ok()) << sql.substr(0, 80);
     EXPECT_THAT(r.status().code(), ::testing::AnyOf(absl::StatusCode::kPermissionDenied,
-                                                     absl::StatusCode::kInvalidArgument))
+                                                    absl::StatusCode::kInvalidArgument))
         << sql.substr(0, 80) << ": " << r.status();
   }
   EXPECT_FALSE(std::filesystem::exists("/tmp/lastro-exfiltrated.csv"));
@@ -117,7 +119,8 @@ TEST_F(GovernedQueryTest, BypassAttemptsAreRefusedAuditedAndHarmless) {
 }
 
 TEST_F(GovernedQueryTest, RowLimitTimeoutAndCancellation) {
-  auto limited = Run("credit", {.sql = "SELECT request_id FROM fact_credit_request", .max_rows = 3});
+  auto limited =
+      Run("credit", {.sql = "SELECT request_id FROM fact_credit_request", .max_rows = 3});
   ASSERT_TRUE(limited.ok()) << limited.status();
   EXPECT_EQ(limited->rows, 3);
   EXPECT_TRUE(limited->truncated);
@@ -126,9 +129,8 @@ TEST_F(GovernedQueryTest, RowLimitTimeoutAndCancellation) {
   auto slow = Run("credit", {.sql = kSlowSql, .timeout_ms = 300});
   EXPECT_EQ(slow.status().code(), absl::StatusCode::kDeadlineExceeded) << slow.status();
 
-  auto running = std::async(std::launch::async, [&] {
-    return Run("credit", {.sql = kSlowSql, .query_id = "q-1"});
-  });
+  auto running = std::async(std::launch::async,
+                            [&] { return Run("credit", {.sql = kSlowSql, .query_id = "q-1"}); });
   const Caller ana{.user = "ana", .role = "credit"};
   EXPECT_TRUE(lastro::testing::WaitFor([&] { return queries_->Cancel(ana, "q-1").ok(); },
                                        std::chrono::seconds(20)));

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <iterator>
 #include <string>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -164,6 +165,39 @@ class DuckAppender final : public Appender {
 // Statements slower than this are logged (debug level) with their duration: the
 // batch's phases are a handful of big statements, and this says which one is slow.
 // SQL text here holds no personal data (literals are dates, paths and run ids).
+// Runs a prepared statement to completion, as duckdb_execute_prepared does, but
+// without its busy wait. When the statement's remaining work is all on DuckDB's
+// worker threads (a single-threaded source such as lastro_source(), the last task of
+// a pipeline, a final flush), duckdb_execute_prepared asks for a task again at once,
+// in a loop, and keeps a core busy doing nothing: a core taken from the workers and
+// from every other process (on the batch's 2 cores, from PostgreSQL's backends).
+// Here the calling thread sleeps instead, from 50 µs doubling up to 1 ms, and still
+// runs every task it is given.
+duckdb_state ExecutePreparedWithoutSpinning(duckdb_prepared_statement stmt, duckdb_result* out) {
+  duckdb_pending_result pending = nullptr;
+  if (duckdb_pending_prepared(stmt, &pending) != DuckDBSuccess) {
+    // Nothing ran: duckdb_execute_prepared reports the same failure, with its type
+    // (the pending API gives only the message).
+    duckdb_destroy_pending(&pending);
+    return duckdb_execute_prepared(stmt, out);
+  }
+  constexpr std::chrono::microseconds kFirstWait(50), kMaxWait(1000);
+  std::chrono::microseconds wait = kFirstWait;
+  for (;;) {
+    duckdb_pending_state state = duckdb_pending_execute_task(pending);
+    if (duckdb_pending_execution_is_finished(state)) break;  // a result or an error
+    if (state == DUCKDB_PENDING_NO_TASKS_AVAILABLE) {
+      std::this_thread::sleep_for(wait);
+      wait = std::min(wait * 2, kMaxWait);
+    } else {
+      wait = kFirstWait;
+    }
+  }
+  duckdb_state state = duckdb_execute_pending(pending, out);  // the result, or the error
+  duckdb_destroy_pending(&pending);
+  return state;
+}
+
 class SlowStatementLog {
  public:
   explicit SlowStatementLog(std::string_view sql) : sql_(sql) {}
@@ -309,7 +343,7 @@ Status Engine::Execute(std::string_view sql) {
     } else {
       duckdb_result result;
       SlowStatementLog slow(text);
-      if (duckdb_execute_prepared(stmt, &result) != DuckDBSuccess) {
+      if (ExecutePreparedWithoutSpinning(stmt, &result) != DuckDBSuccess) {
         status = FromDuckError(duckdb_result_error_type(&result), duckdb_result_error(&result));
       }
       duckdb_destroy_result(&result);
@@ -324,7 +358,14 @@ StatusOr<QueryResult> Engine::Query(std::string_view sql) {
   std::string text(sql);
   duckdb_result result;
   SlowStatementLog slow(text);
-  if (duckdb_query(impl_->conn, text.c_str(), &result) != DuckDBSuccess) {
+  duckdb_prepared_statement stmt = nullptr;
+  duckdb_state state = duckdb_prepare(impl_->conn, text.c_str(), &stmt) == DuckDBSuccess
+                           ? ExecutePreparedWithoutSpinning(stmt, &result)
+                           // What DuckDB cannot prepare (several statements, a syntax
+                           // error) runs as before, with its error typed.
+                           : duckdb_query(impl_->conn, text.c_str(), &result);
+  duckdb_destroy_prepare(&stmt);
+  if (state != DuckDBSuccess) {
     Status s = FromDuckError(duckdb_result_error_type(&result), duckdb_result_error(&result));
     duckdb_destroy_result(&result);
     return s;

@@ -6,6 +6,12 @@
 // (DuckDB connections are not safe for concurrent use). Open several Engines for
 // parallel work.
 //
+// Execution: the calling thread runs a statement's tasks alongside DuckDB's worker
+// threads (`threads` in all). When none is left for it, it sleeps (50 µs up to 1 ms)
+// instead of asking again in a busy loop as duckdb_execute_prepared does, so a
+// statement whose work is on one worker (a single-threaded source, a final flush)
+// does not keep a second core busy (docs/performance.md).
+//
 // Errors from DuckDB are mapped to statuses that tell the caller what to do:
 //   kInvalidArgument     - SQL syntax/binding errors, conversions, bad input data;
 //   kFailedPrecondition  - constraint violations, a missing table/file;
@@ -130,8 +136,9 @@ class Engine {
   StatusOr<std::unique_ptr<Appender>> NewAppender(std::string_view table);
 
   // Runs `sql`, in which the table function lastro_source() yields `source`'s rows
-  // (row_source.h), pulled on this thread as the statement consumes them. The
-  // source's own error is returned as is; the statement's other errors as Execute().
+  // (row_source.h), pulled as the statement consumes them by one thread at a time:
+  // this one or one of DuckDB's workers (the source is one stream). The source's own
+  // error is returned as is; the statement's other errors as Execute().
   Status ExecuteWithSource(std::string_view sql, RowSource& source);
 
   // The kind of the single statement in `sql`, as DuckDB parses it: "SELECT",

@@ -99,10 +99,21 @@ StatusOr<std::unique_ptr<Connection>> Connection::Connect(const std::string& dsn
     }
     return absl::UnavailableError(absl::StrCat("cannot connect to PostgreSQL: ", msg));
   }
-  return std::unique_ptr<Connection>(new Connection(conn));
+  return std::unique_ptr<Connection>(new Connection(conn, PQgetCancel(conn)));
 }
 
-Connection::~Connection() { PQfinish(conn_); }
+Connection::~Connection() {
+  if (cancel_ != nullptr) PQfreeCancel(cancel_);
+  PQfinish(conn_);
+}
+
+void Connection::CancelStatement() const {
+  if (cancel_ == nullptr) return;
+  char errbuf[256];
+  // Best effort: when the request cannot be sent, the statement ends on its own
+  // (statement_timeout) and the caller's error stands.
+  (void)PQcancel(cancel_, errbuf, sizeof errbuf);
+}
 
 bool Connection::healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
 int Connection::server_version() const { return PQserverVersion(conn_); }
@@ -164,17 +175,11 @@ Status Connection::CopyOut(std::string_view copy_sql,
     char* buf = nullptr;
     int n = PQgetCopyData(conn_, &buf, 0);
     if (n > 0) {
-      if (sink_status.ok()) sink_status = sink(std::string_view(buf, size_t(n)));
+      const bool was_ok = sink_status.ok();
+      if (was_ok) sink_status = sink(std::string_view(buf, size_t(n)));
       PQfreemem(buf);
-      if (!sink_status.ok()) {
-        // Cancel the COPY so the connection stays usable, then drain it.
-        PGcancel* cancel = PQgetCancel(conn_);
-        char errbuf[256];
-        if (cancel) {
-          PQcancel(cancel, errbuf, sizeof errbuf);
-          PQfreeCancel(cancel);
-        }
-      }
+      // Cancel the COPY once so the connection stays usable, then drain it.
+      if (was_ok && !sink_status.ok()) CancelStatement();
       continue;
     }
     if (n == -1) break;

@@ -9,7 +9,8 @@
 // Error messages carry the server's primary message and SQLSTATE, never its DETAIL
 // (which may quote row values, i.e. personal data).
 //
-// A Connection is not thread-safe: use one per thread.
+// A Connection is not thread-safe: use one per thread. The one exception is
+// CancelStatement(), which any thread may call.
 #pragma once
 
 #include <chrono>
@@ -23,6 +24,7 @@
 
 #include "common/status.h"
 
+struct pg_cancel;
 struct pg_conn;
 struct pg_result;
 
@@ -81,6 +83,14 @@ class Connection {
   // arrives; a sink error aborts the copy and is returned.
   Status CopyOut(std::string_view copy_sql, const std::function<Status(std::string_view)>& sink);
 
+  // Asks the server to cancel the statement this connection is running, if any
+  // (PQcancel, over a separate socket). Thread-safe: meant to be called by another
+  // thread than the one blocked in Exec() or CopyOut(), which then returns the
+  // server's "canceling statement due to user request" (kDeadlineExceeded). A no-op
+  // between statements; a statement that starts right after may still be cancelled.
+  // Best effort: errors (the server unreachable) are ignored.
+  void CancelStatement() const;
+
   // True while the connection is usable.
   bool healthy() const;
   // The server's version number, e.g. 150020.
@@ -98,9 +108,12 @@ class Connection {
   std::string QuoteLiteral(std::string_view literal) const;
 
  private:
-  explicit Connection(pg_conn* conn) : conn_(conn) {}
+  Connection(pg_conn* conn, pg_cancel* cancel) : conn_(conn), cancel_(cancel) {}
   Status CheckResult(pg_result* res, std::string_view what);
   pg_conn* conn_;
+  // Made once at connect time, so CancelStatement() never touches conn_ (which the
+  // thread running a statement owns). nullptr when libpq could not make it.
+  pg_cancel* cancel_;
 };
 
 // Maps a SQLSTATE (5 chars) and message to a Status of the right code.

@@ -127,11 +127,11 @@ class Service {
       GovernedRequest request;
       request.named = req.path.substr(std::string("/v1/named/").size());
       Status s = FromQuery(req.query, request);
-      Handle(req, r, [this, s, request, target = req.target](const Caller& caller,
-                                                              web::Responder r) {
-        if (!s.ok()) return Refuse(caller, target, s, r);
-        Answer(caller, request, r);
-      });
+      Handle(req, r,
+             [this, s, request, target = req.target](const Caller& caller, web::Responder r) {
+               if (!s.ok()) return Refuse(caller, target, s, r);
+               Answer(caller, request, r);
+             });
     });
     server.Route("DELETE", "/v1/queries/*", [this](const web::Request& req, web::Responder r) {
       const std::string id = req.path.substr(std::string("/v1/queries/").size());
@@ -215,7 +215,8 @@ class Service {
         r.timeout_ms = value;
       } else {
         return absl::InvalidArgumentError(absl::StrCat(
-            "'", key, "' is not a field of a query or has the wrong type (sql: string, format: "
+            "'", key,
+            "' is not a field of a query or has the wrong type (sql: string, format: "
             "json|csv|parquet, max_rows and timeout_ms: positive integers, query_id: string)"));
       }
     }
@@ -296,7 +297,8 @@ Status RunQueryService(const QueryServiceOptions& options, const std::atomic<boo
         "tls_key_file): API tokens must not cross a network in clear");
   }
   LASTRO_ASSIGN_OR_RETURN(auto queries, GovernedQueries::Create(config));
-  LASTRO_ASSIGN_OR_RETURN(auto tokens, governance::ApiTokenCache::Create(config.governance.state_dir));
+  LASTRO_ASSIGN_OR_RETURN(auto tokens,
+                          governance::ApiTokenCache::Create(config.governance.state_dir));
   Service service(config, std::move(queries), std::move(tokens));
   web::ServerOptions so;
   so.addr = config.governance.serve_addr;

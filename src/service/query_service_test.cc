@@ -35,7 +35,8 @@ class QueryServiceTest : public governance::GovernanceTest {
     std::promise<uint16_t> listening;
     auto port = listening.get_future();
     thread_ = std::thread([this, p = std::move(listening)]() mutable {
-      QueryServiceOptions o{.config = config_, .on_listening = [&p](uint16_t port) { p.set_value(port); }};
+      QueryServiceOptions o{.config = config_,
+                            .on_listening = [&p](uint16_t port) { p.set_value(port); }};
       result_ = RunQueryService(o, stop_);
     });
     ASSERT_EQ(port.wait_for(std::chrono::seconds(60)), std::future_status::ready);
@@ -53,7 +54,10 @@ class QueryServiceTest : public governance::GovernanceTest {
   }
   HttpResult Post(const std::string& role, const nlohmann::json& body) {
     return As(role, "/v1/query",
-              FetchOptions().Method("POST").Body(body.dump()).AddHeader("Content-Type: application/json"));
+              FetchOptions()
+                  .Method("POST")
+                  .Body(body.dump())
+                  .AddHeader("Content-Type: application/json"));
   }
 
   std::map<std::string, std::string> tokens_, ids_;
@@ -67,7 +71,8 @@ TEST_F(QueryServiceTest, TokensAreRequiredAndRevocationCountsAtOnce) {
   EXPECT_EQ(Fetch(base_ + "/healthz").status, 200);
   HttpResult none = Fetch(base_ + "/v1/me");
   EXPECT_EQ(none.status, 401);
-  HttpResult wrong = Fetch(base_ + "/v1/me", FetchOptions().AddHeader("Authorization: Bearer lst_nope"));
+  HttpResult wrong =
+      Fetch(base_ + "/v1/me", FetchOptions().AddHeader("Authorization: Bearer lst_nope"));
   EXPECT_EQ(wrong.status, 401);
   EXPECT_EQ(wrong.body, none.body);  // says nothing about why
   // An unknown path needs a token too: nothing can be probed without one.
@@ -85,8 +90,8 @@ TEST_F(QueryServiceTest, TokensAreRequiredAndRevocationCountsAtOnce) {
 }
 
 TEST_F(QueryServiceTest, QueriesNamedQueriesAndRefusals) {
-  HttpResult ok = Post("finance", {{"sql", "SELECT count(*) AS n FROM mart_finance_daily"},
-                                   {"format", "csv"}});
+  HttpResult ok =
+      Post("finance", {{"sql", "SELECT count(*) AS n FROM mart_finance_daily"}, {"format", "csv"}});
   ASSERT_EQ(ok.status, 200) << ok.body;
   EXPECT_THAT(ok.body, HasSubstr("n\n"));
   EXPECT_EQ(ok.Header("content-type"), "text/csv");
@@ -96,7 +101,8 @@ TEST_F(QueryServiceTest, QueriesNamedQueriesAndRefusals) {
   ASSERT_EQ(named.status, 200) << named.body;
   EXPECT_THAT(named.body, HasSubstr(R"("columns":["request_date","requests")"));
 
-  HttpResult theirs = As("marketing", "/v1/named/finance.daily_volume?from=2026-11-01&to=2026-11-30");
+  HttpResult theirs =
+      As("marketing", "/v1/named/finance.daily_volume?from=2026-11-01&to=2026-11-30");
   EXPECT_EQ(theirs.status, 403);
 
   HttpResult bypass = Post("finance", {{"sql", "SELECT * FROM read_parquet('/etc/passwd')"}});
@@ -119,8 +125,9 @@ TEST_F(QueryServiceTest, QueriesNamedQueriesAndRefusals) {
 
   // The service is still healthy, and the auditor sees every refusal.
   EXPECT_EQ(Fetch(base_ + "/healthz").status, 200);
-  HttpResult audit = Post("auditor", {{"sql", "SELECT role, outcome, count(*) AS n FROM audit_log "
-                                              "WHERE outcome <> 'allowed' GROUP BY ALL ORDER BY ALL"},
+  HttpResult audit = Post("auditor", {{"sql",
+                                       "SELECT role, outcome, count(*) AS n FROM audit_log "
+                                       "WHERE outcome <> 'allowed' GROUP BY ALL ORDER BY ALL"},
                                       {"format", "csv"}});
   ASSERT_EQ(audit.status, 200) << audit.body;
   EXPECT_EQ(audit.body, "role,outcome,n\nfinance,denied,3\nfinance,error,3\nmarketing,denied,1\n");

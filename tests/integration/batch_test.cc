@@ -440,9 +440,11 @@ TEST_F(BatchTest, AnOverlappingRunIsRefusedAndTheRunNeverBlocksTheAppsWrites) {
     ++writes;
     auto locks = (*app)->Exec(
         "SELECT count(*) FILTER (WHERE l.mode <> 'AccessShareLock'), count(*), "
-        "(SELECT count(*) FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0) "
+        "(SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+        "cardinality(pg_blocking_pids(pid)) > 0) "
         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE a.application_name = 'lastro-batch' AND l.locktype = 'relation'");
+        "WHERE a.application_name = 'lastro-batch' AND a.datname = current_database() AND "
+        "l.locktype = 'relation'");
     ASSERT_TRUE(locks.ok()) << locks.status();
     EXPECT_EQ(locks->GetInt(0, 0), 0) << "the batch took a lock stronger than ACCESS SHARE";
     EXPECT_EQ(locks->GetInt(0, 2), 0) << "a session is blocked";
@@ -451,6 +453,30 @@ TEST_F(BatchTest, AnOverlappingRunIsRefusedAndTheRunNeverBlocksTheAppsWrites) {
   EXPECT_EQ((*runner)->Wait(10s), 0) << (*runner)->Stderr();
   EXPECT_GT(samples_seen_batch, 0) << "the checks never overlapped the batch's transaction";
   EXPECT_GT(writes, 10);
+}
+
+TEST_F(BatchTest, AFailedHistoryStreamFailsTheRunAndPublishesNothing) {
+  auto h = Make("batch_history_fails");
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(h->Seed(5000, 1000).ok());
+  ASSERT_EQ(h->Lastro({"batch", "run", "--date", "2026-11-07", "--no-enrich"}).exit_code, 0);
+  auto before = Versions(*h);
+  std::string digest = h->SilverDigest();
+
+  // The history statement (on the second connection) waits for this lock and gives
+  // up after lock_timeout, while the requests stream on the first connection.
+  auto lock = pg::Connection::Connect(h->dsn(), {.application_name = "test-lock"});
+  ASSERT_TRUE(lock.ok()) << lock.status();
+  ASSERT_TRUE((*lock)
+                  ->Exec("BEGIN; LOCK TABLE credit_request_status_history IN ACCESS EXCLUSIVE MODE")
+                  .ok());
+  CommandResult failed = h->Lastro({"batch", "run", "--date", "2026-11-07", "--no-enrich"});
+  EXPECT_EQ(failed.exit_code, 1) << failed.err;
+  EXPECT_NE(failed.err.find("lock timeout"), std::string::npos) << failed.err;
+  EXPECT_EQ(Versions(*h), before) << "a table, bronze included, got a new version";
+  EXPECT_EQ(h->SilverDigest(), digest);
+  EXPECT_TRUE(fs::is_empty(fs::path(h->lake_dir()) / "_staging"));
+  ASSERT_TRUE((*lock)->Exec("ROLLBACK").ok());
 }
 
 TEST_F(BatchTest, OpenLineageEventsCarryTheSpecsRequiredFields) {
