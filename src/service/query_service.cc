@@ -282,16 +282,12 @@ class Service {
   Workers workers_;
 };
 
-bool Loopback(const std::string& addr) {
-  return addr.starts_with("127.") || addr.starts_with("localhost:") || addr.starts_with("[::1]");
-}
-
 }  // namespace
 
 Status RunQueryService(const QueryServiceOptions& options, const std::atomic<bool>& stop) {
   const Config& config = options.config;
   const bool tls = !config.governance.tls_cert_file.empty();
-  if (!tls && !Loopback(config.governance.serve_addr)) {
+  if (!tls && !web::IsLoopbackAddress(config.governance.serve_addr)) {
     return absl::FailedPreconditionError(
         "lastro serve listens beyond loopback only with TLS (governance.tls_cert_file and "
         "tls_key_file): API tokens must not cross a network in clear");

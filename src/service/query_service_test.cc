@@ -20,6 +20,16 @@ using web::testing::Fetch;
 using web::testing::FetchOptions;
 using web::testing::HttpResult;
 
+// Tokens never cross a network in clear: beyond loopback, serve needs TLS.
+TEST(QueryServiceStartTest, RefusesANonLoopbackAddressWithoutTls) {
+  Config config;
+  config.governance.serve_addr = "0.0.0.0:0";
+  std::atomic<bool> stop{true};
+  Status s = RunQueryService({.config = config}, stop);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("only with TLS"));
+}
+
 class QueryServiceTest : public governance::GovernanceTest {
  protected:
   void SetUp() override {

@@ -24,12 +24,6 @@ using decide::StreamStore;
 
 namespace {
 
-// True for "127.0.0.1:port", "localhost:port", "[::1]:port" (loopback only).
-bool IsLoopback(const std::string& addr) {
-  return addr.rfind("127.", 0) == 0 || addr.rfind("localhost:", 0) == 0 ||
-         addr.rfind("[::1]:", 0) == 0;
-}
-
 // Today's counts by status for the dashboard: the one aggregate query it makes.
 std::map<std::string, int64_t> ReadTodayCounts(const Config& config) {
   auto store = StreamStore::Connect(config.pg.dsn, config.pg.application_name + "-dashboard",
@@ -53,7 +47,7 @@ Status RunStreamService(const StreamServiceOptions& options, const std::atomic<b
   log::Info("credit policy loaded",
             {{"version", policy.version()}, {"rules", policy.rules().size()}});
   metrics::Registry& registry = metrics::Registry::Global();
-  if (config.http.auth_token.empty() && !IsLoopback(config.http.addr)) {
+  if (config.http.auth_token.empty() && !web::IsLoopbackAddress(config.http.addr)) {
     return absl::FailedPreconditionError(
         "[http] addr " + config.http.addr +
         " is not loopback: set [http] auth_token (or LASTRO_HTTP_TOKEN) to protect the dashboard");

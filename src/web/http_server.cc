@@ -275,4 +275,8 @@ void HttpServer::Post(std::function<void()> fn) {
                                   [fn = std::move(fn)] { internal::InvokeUserCallback(fn); });
 }
 
+bool IsLoopbackAddress(const std::string& addr) {
+  return addr.starts_with("127.") || addr.starts_with("localhost:") || addr.starts_with("[::1]:");
+}
+
 }  // namespace lastro::web

@@ -142,6 +142,11 @@ struct ServerOptions {
       "script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
 };
 
+// True for a listen address only this machine can reach: "127.x.y.z:port",
+// "localhost:port" or "[::1]:port". The services refuse other addresses without a
+// token (lastro stream) or TLS (lastro serve).
+bool IsLoopbackAddress(const std::string& addr);
+
 // Create/Route/Start/Stop/destruction belong to the owning thread and must not run
 // concurrently with each other, nor on an IO thread (Stop would join itself).
 class HttpServer {

@@ -445,3 +445,19 @@ TEST(HttpServerCreate, RejectsZeroThreads) {
 
 }  // namespace
 }  // namespace lastro::web
+
+namespace lastro::web {
+namespace {
+
+TEST(IsLoopbackAddressTest, OnlyAddressesThisMachineAloneCanReach) {
+  for (const char* a : {"127.0.0.1:8080", "127.1.2.3:0", "localhost:8095", "[::1]:8095"}) {
+    EXPECT_TRUE(IsLoopbackAddress(a)) << a;
+  }
+  for (const char* a : {"0.0.0.0:8095", "*:8095", ":8095", "10.0.0.1:80", "[::]:8095",
+                        "localhost.evil.com:80", "[::1]"}) {
+    EXPECT_FALSE(IsLoopbackAddress(a)) << a;
+  }
+}
+
+}  // namespace
+}  // namespace lastro::web
