@@ -1,6 +1,5 @@
 // `lastro audit verify` and `lastro token create|list|revoke` (docs/governance.md,
 // "Audit log" and "API tokens").
-#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,12 +12,6 @@
 namespace lastro::cli {
 
 namespace {
-
-// "cli:<unix user>": who ran a command, as the audit log records it.
-std::string CliUser() {
-  const passwd* pw = ::getpwuid(::geteuid());
-  return std::string("cli:") + (pw != nullptr ? pw->pw_name : std::to_string(::geteuid()));
-}
 
 // Records a token command in the audit log; `command` is the command as run.
 Status AuditTokenCommand(const std::string& state_dir, const std::string& action,

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 
 #include "cli/command.h"
 #include "governance/audit_log.h"
@@ -16,9 +15,8 @@ namespace {
 // anything is printed; a command whose entry cannot be written prints nothing.
 Status RecordAudit(const Config& config, const governance::ExplainAuditEntry& e) {
   LASTRO_ASSIGN_OR_RETURN(auto log, governance::AuditLog::Open(config.governance.state_dir));
-  const char* user = std::getenv("USER");
   governance::AuditEntry entry{
-      .user = absl::StrCat("cli:", user != nullptr ? user : std::to_string(getuid())),
+      .user = CliUser(),
       .action = e.action,
       .rows = e.customer_id ? 1 : 0,
       .outcome = e.outcome == "ok" ? "allowed" : "error",

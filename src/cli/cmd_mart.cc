@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -18,11 +17,7 @@ namespace {
 // `lastro query --role R`: the same governed path as `lastro serve`, audited.
 Status RunGoverned(const Config& config, const std::string& role, const mart::QueryOptions& query) {
   LASTRO_ASSIGN_OR_RETURN(auto queries, governance::GovernedQueries::Create(config));
-  const char* user = std::getenv("USER");
-  governance::Caller caller{
-      .user = absl::StrCat("cli:", user != nullptr ? user : std::to_string(getuid())),
-      .role = role,
-      .remote = "cli"};
+  governance::Caller caller{.user = CliUser(), .role = role, .remote = "cli"};
   if (query.format == "parquet" && query.output.empty()) {
     return absl::InvalidArgumentError("--format parquet needs --output FILE");
   }

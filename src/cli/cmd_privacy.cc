@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -14,11 +13,6 @@
 
 namespace lastro::cli {
 namespace {
-
-std::string CliUser() {
-  const char* user = std::getenv("USER");
-  return absl::StrCat("cli:", user != nullptr ? user : std::to_string(getuid()));
-}
 
 // The audit hook of a privacy request: one entry in the audit log when the request
 // ends. `*status` says whether it was written; the command prints nothing (export) or

@@ -1,5 +1,8 @@
 #include "cli/command.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 
@@ -27,6 +30,11 @@ StatusOr<Config> LoadConfigFor(const GlobalFlags& flags) {
   LASTRO_ASSIGN_OR_RETURN(Config config, LoadConfig(ConfigPathFrom(flags.config_path, env), env));
   log::Init(config.log.level);
   return config;
+}
+
+std::string CliUser() {
+  const passwd* pw = ::getpwuid(::geteuid());
+  return std::string("cli:") + (pw != nullptr ? pw->pw_name : std::to_string(::geteuid()));
 }
 
 int Finish(const Status& status) {

@@ -25,6 +25,10 @@ void InstallSignalHandlers();
 // logging from it.
 StatusOr<Config> LoadConfigFor(const GlobalFlags& flags);
 
+// "cli:<unix user>" of the effective uid, as the audit log records who ran a command
+// (from the password database, not $USER, which the caller can set to anything).
+std::string CliUser();
+
 // Runs `body` and turns its status into the process exit code.
 int Finish(const Status& status);
 
