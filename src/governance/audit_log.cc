@@ -435,9 +435,8 @@ StatusOr<AuditVerification> VerifyAuditLog(const fs::path& state_dir,
 std::string AuditViewSql(const fs::path& log_file) {
   return absl::StrCat(
       "CREATE OR REPLACE TEMP VIEW audit_log AS SELECT seq, \"at\", \"user\", role, action, "
-      "outcome, "
-      "reason, sql, \"tables\", \"columns\", \"rows\", duration_ms, remote, catalog_version, "
-      "subject, prev, hash FROM read_json(",
+      "outcome, reason, sql, \"tables\", \"columns\", \"rows\", duration_ms, remote, "
+      "catalog_version, subject, prev, hash FROM read_json(",
       SqlQuote(log_file.string()),
       ", format = 'newline_delimited', records = true, maximum_object_size = 67108864, "
       "timestampformat = '%Y-%m-%dT%H:%M:%S.%fZ', columns = {'seq': 'BIGINT', 'at': "

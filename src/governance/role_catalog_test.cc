@@ -216,6 +216,11 @@ TEST_F(RoleCatalogTest, BuiltOncePerVersionAndRebuiltForANewOne) {
                                     .external_access = false});
   ASSERT_TRUE(engine.ok());
   EXPECT_TRUE(engine->get()->Query("SELECT score_band(700)").ok());
+  // risk_admin sees everything as it is: it reads the published file, not a copy.
+  EXPECT_EQ(Ensure("risk_admin").path, fs::canonical(root_ / "catalog" / "catalog.duckdb"));
+  for (const auto& f : fs::directory_iterator(next.path.parent_path())) {
+    EXPECT_FALSE(f.path().filename().string().starts_with("risk_admin-")) << f.path();
+  }
 }
 
 // The role's file is the boundary: even SQL that skips the guard reaches nothing else.
