@@ -174,6 +174,7 @@ void BindAll(Binder& b, Config& c) {
   b.Bind("openfinance", "overlap_days", &c.openfinance.overlap_days);
   b.Bind("openfinance", "statement_timeout_ms", &c.openfinance.statement_timeout_ms);
   b.Bind("mart", "keep_versions", &c.mart.keep_versions);
+  b.Bind("mart", "full_refresh_every", &c.mart.full_refresh_every);
   b.Bind("governance", "policies", &c.governance.policies);
   b.Bind("governance", "state_dir", &c.governance.state_dir);
   b.Bind("governance", "master_key", &c.governance.master_key);
@@ -284,6 +285,7 @@ Status Validate(const Config& c) {
   if (c.mart.keep_versions < 2) {
     return absl::InvalidArgumentError("'mart.keep_versions' must be at least 2 (for --rollback)");
   }
+  LASTRO_RETURN_IF_ERROR(positive(c.mart.full_refresh_every, "mart.full_refresh_every"));
   if (c.lake.row_group_rows < 100000 || c.lake.row_group_rows > 1000000) {
     return absl::InvalidArgumentError("'lake.row_group_rows' must be in [100000, 1000000]");
   }

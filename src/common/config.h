@@ -155,6 +155,9 @@ struct OpenFinanceConfig {
 // `lastro refresh` and `lastro query` (docs/model.md): the serving catalog.
 struct MartConfig {
   int keep_versions = 3;  // catalog versions kept for readers and --rollback (>= 2)
+  // Every n-th refresh is a full one even when an incremental one would do: it writes
+  // the catalog file compact again (>= 1; 1 = always full).
+  int full_refresh_every = 30;
 };
 
 // Governed access, audit, keys and LGPD requests (docs/governance.md).

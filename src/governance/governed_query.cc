@@ -52,9 +52,8 @@ nlohmann::json Cell(const lake::Value& v) {
 // The user's SELECT as a subquery, so the row limit is DuckDB's (it stops producing
 // rows) rather than ours. The newline keeps a trailing "-- comment" from eating the ')'.
 std::string Limited(const std::string& sql, int64_t limit) {
-  std::string body(absl::StripAsciiWhitespace(sql));
-  while (!body.empty() && (body.back() == ';' || absl::ascii_isspace(body.back()))) body.pop_back();
-  return absl::StrCat("SELECT * FROM (\n", body, "\n) AS lastro_governed LIMIT ", limit);
+  return absl::StrCat("SELECT * FROM (\n", mart::SubqueryBody(sql), "\n) AS lastro_governed LIMIT ",
+                      limit);
 }
 
 StatusOr<std::string> ReadAll(const fs::path& path) {

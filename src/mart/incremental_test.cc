@@ -153,6 +153,29 @@ TEST_F(IncrementalTest, RebuildsOnlyTheChangedMonthsAndLinksTheRest) {
   EXPECT_EQ(Differences(inc.version, Refresh(/*force=*/true).version), "");
 }
 
+TEST_F(IncrementalTest, EveryNthRefreshIsFullAndWritesTheCatalogAfresh) {
+  config_.mart.full_refresh_every = 3;
+  WriteHistory();
+  std::vector<std::string> modes;
+  for (int i = 0; i < 5; ++i) {
+    if (i > 0) {  // one request rewritten each time: there is always something to refresh
+      Write(absl::StrCat("v", i + 1), "silver", "credit_requests",
+            absl::StrFormat("SELECT * REPLACE (amount_cents + %d AS amount_cents) FROM (%s) "
+                            "WHERE request_date = DATE '2026-11-15'",
+                            i, Requests()),
+            "request_date", lake::PublishMode::kReplacePartitions);
+    }
+    RefreshResult r = Refresh();
+    ASSERT_EQ(r.state, "PUBLISHED") << i;
+    modes.push_back(r.mode);
+  }
+  EXPECT_EQ(modes, (std::vector<std::string>{"full", "incremental", "incremental", "full",
+                                             "incremental"}));
+  EXPECT_EQ(*Ask("SELECT amount_cents - 100000 - request_id AS delta FROM fact_credit_request "
+                 "WHERE request_date = DATE '2026-11-15'"),
+            "delta\n4\n");
+}
+
 TEST_F(IncrementalTest, ACustomerChangeRebuildsTheMonthsHoldingThatCustomersRows) {
   WriteHistory();
   Refresh();

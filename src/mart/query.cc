@@ -187,11 +187,9 @@ StatusOr<std::string> RunQuery(const Config& config, const QueryOptions& options
         "lastro query is read-only: a ", *kind, " statement is refused (only SELECT and EXPLAIN)"));
   }
   if (parquet) {
-    std::string body(absl::StripAsciiWhitespace(sql));
-    while (!body.empty() && body.back() == ';') body.pop_back();
-    LASTRO_RETURN_IF_ERROR(
-        engine->Execute(absl::StrCat("COPY (", body, ") TO ", lake::SqlString(allowed.front()),
-                                     " (FORMAT parquet, COMPRESSION zstd)")));
+    LASTRO_RETURN_IF_ERROR(engine->Execute(absl::StrCat("COPY (\n", SubqueryBody(sql), "\n) TO ",
+                                                        lake::SqlString(allowed.front()),
+                                                        " (FORMAT parquet, COMPRESSION zstd)")));
     return std::string();
   }
   LASTRO_ASSIGN_OR_RETURN(lake::QueryResult r, engine->Query(sql));
@@ -204,6 +202,12 @@ StatusOr<std::string> RunQuery(const Config& config, const QueryOptions& options
   out.close();
   if (!out) return absl::UnavailableError("cannot write " + options.output);
   return std::string();
+}
+
+std::string SubqueryBody(const std::string& sql) {
+  std::string body(absl::StripAsciiWhitespace(sql));
+  while (!body.empty() && (body.back() == ';' || absl::ascii_isspace(body.back()))) body.pop_back();
+  return body;
 }
 
 std::string FormatCsv(const lake::QueryResult& r) {

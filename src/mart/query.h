@@ -60,6 +60,11 @@ struct QueryOptions {
 // unknown format, parquet without --output), and the engine's errors.
 StatusOr<std::string> RunQuery(const Config& config, const QueryOptions& options);
 
+// `sql` as the body of a subquery: surrounding whitespace and trailing semicolons
+// dropped. Callers wrap it in "(\n" and "\n)" so that a trailing "-- comment" cannot
+// swallow the closing parenthesis.
+std::string SubqueryBody(const std::string& sql);
+
 // Formatting of a materialised result.
 std::string FormatTable(const lake::QueryResult& r);
 std::string FormatCsv(const lake::QueryResult& r);

@@ -45,6 +45,12 @@ TEST(NamedQueries, UnknownMissingOrMalformedParamsAreRefusedWithTheDeclaredOnes)
   ASSERT_TRUE(absl::IsInvalidArgument(bad.status()));
 }
 
+TEST(SubqueryBody, DropsWhitespaceAndTrailingSemicolonsOnly) {
+  EXPECT_EQ(SubqueryBody("  SELECT 1 ; ;\n "), "SELECT 1");
+  EXPECT_EQ(SubqueryBody("SELECT ';' -- note;"), "SELECT ';' -- note");
+  EXPECT_EQ(SubqueryBody(";"), "");
+}
+
 TEST(Format, CsvQuotesAndJsonKeepsTypes) {
   auto engine = lake::Engine::Open({});
   ASSERT_TRUE(engine.ok());

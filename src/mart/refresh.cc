@@ -21,8 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kFullEvery = 30;
-
 std::string NewVersionId(const CatalogStore& store) {
   std::string base = absl::FormatTime("%Y%m%dT%H%M%E3SZ", absl::Now(), absl::UTCTimeZone());
   std::string id = base;
@@ -78,11 +76,11 @@ StatusOr<RefreshResult> RunRefresh(const Config& config, const RefreshOptions& o
     }
     // Incremental from the published version when it was built by this model, on this
     // timezone, and recorded what it read; anything else rebuilds in full. So does
-    // every kFullEvery-th refresh: deleted rows leave free blocks in the copied DuckDB
+    // every mart.full_refresh_every-th refresh: deleted rows leave free blocks in the copied DuckDB
     // file, and a full build writes it compact again.
     incremental_chain = m.value("incremental_chain", 0);
     if (same_model && m.contains("partitions") && m["partitions"].is_object() &&
-        incremental_chain + 1 < kFullEvery) {
+        incremental_chain + 1 < config.mart.full_refresh_every) {
       plan.incremental = true;
       plan.previous = store.VersionDir(result.previous_version);
       plan.changed = DiffPrints(m["partitions"].get<SourcePrints>(), prints);

@@ -164,7 +164,8 @@ TEST_F(RefreshTest, ParquetOutputWritesTheOutputFileAndNothingElseIsReachable) {
   WriteLake("v1", "RJ");
   ASSERT_TRUE(RunRefresh(config_, {}).ok());
   fs::path out = root_ / "out.parquet";
-  auto written = RunQuery(config_, {.sql = "SELECT channel FROM dim_channel ORDER BY 1",
+  // A trailing comment and semicolons: the COPY around the query must still close.
+  auto written = RunQuery(config_, {.sql = "SELECT channel FROM dim_channel ORDER BY 1 -- ok\n;",
                                     .format = "parquet",
                                     .output = out.string()});
   ASSERT_TRUE(written.ok()) << written.status();
