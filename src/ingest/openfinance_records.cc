@@ -1,9 +1,8 @@
 #include "ingest/openfinance_records.h"
 
-#include <cstdio>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/fnv.h"
 #include "common/pii.h"
 
 namespace lastro::ingest {
@@ -294,14 +293,7 @@ std::string SanitizedRaw(const json& record) {
 }
 
 std::string RecordKey(const std::string& sanitized_raw) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : sanitized_raw) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  return Hex64(Fnv1a64(sanitized_raw, kLastroFnvSeed));
 }
 
 }  // namespace lastro::ingest

@@ -45,9 +45,9 @@ Status WriteFile(const fs::path& path, const std::string& text) {
 }  // namespace
 
 std::string ModelDigest() {
-  uint64_t h = kFnvOffset;  // over every model file's name and text
+  uint64_t h = kLastroFnvSeed;  // over every model file's name and text
   for (const SqlFile& f : EmbeddedSqlFiles()) {
-    if (f.name.starts_with("mart/")) h = Fnv1a(Fnv1a(h, f.name), f.sql);
+    if (f.name.starts_with("mart/")) h = FnvField(FnvField(h, f.name), f.sql);
   }
   return Hex64(h);
 }

@@ -2,26 +2,14 @@
 
 #include <sys/stat.h>
 
-#include <cstdio>
-
 #include "absl/strings/str_cat.h"
 #include "common/iso_date.h"
 #include "mart/sources.h"
 
 namespace lastro::mart {
 
-uint64_t Fnv1a(uint64_t h, const std::string& bytes) {
-  for (unsigned char c : bytes + '\0') {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
-std::string Hex64(uint64_t h) {
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
-  return hex;
+uint64_t FnvField(uint64_t h, const std::string& bytes) {
+  return Fnv1a64(std::string_view(bytes.c_str(), bytes.size() + 1), h);  // with its NUL
 }
 
 namespace {
@@ -55,9 +43,9 @@ StatusOr<SourcePrints> FingerprintSources(const lake::TableStore& store) {
       if (::stat(full.c_str(), &st) != 0) {
         return absl::UnavailableError(absl::StrCat("cannot stat ", full));
       }
-      auto [it, added] = hashes.try_emplace(partition, kFnvOffset);
-      it->second = Fnv1a(it->second, absl::StrCat(f.path, ":", f.bytes, ":", st.st_ino, ":",
-                                                  st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec));
+      auto [it, added] = hashes.try_emplace(partition, kLastroFnvSeed);
+      it->second = FnvField(it->second, absl::StrCat(f.path, ":", f.bytes, ":", st.st_ino, ":",
+                                                     st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec));
     }
     for (const auto& [partition, h] : hashes) parts[partition] = Hex64(h);
   }

@@ -11,17 +11,16 @@
 #include <set>
 #include <string>
 
+#include "common/fnv.h"
 #include "common/status.h"
 #include "lake/table_store.h"
 
 namespace lastro::mart {
 
-// FNV-1a 64 of `bytes` and a terminating NUL, continuing from `h` (start from
-// kFnvOffset): the fingerprints here and the model's digest (refresh.cc).
-inline constexpr uint64_t kFnvOffset = 1469598103934665603ULL;
-uint64_t Fnv1a(uint64_t h, const std::string& bytes);
-// 16 lowercase hex digits.
-std::string Hex64(uint64_t h);
+// FNV-1a 64 of `bytes` and a terminating NUL (so fields cannot run together),
+// continuing from `h` (start from kLastroFnvSeed): the fingerprints here and the
+// model's digest (refresh.cc).
+uint64_t FnvField(uint64_t h, const std::string& bytes);
 
 // "zone/table" -> partition folder ("request_date=2026-11-20", "" when unpartitioned)
 // -> fingerprint. A source without a published version maps to an empty map.

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "common/fnv.h"
 
 namespace lastro::pg {
 namespace {
@@ -13,14 +14,7 @@ namespace {
 constexpr int64_t kMigrationLockKey = 0x4c415354524f;  // "LASTRO"
 
 // FNV-1a, enough to notice an edited file; not a security measure.
-std::string Checksum(const std::string& text) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return fmt::format("{:016x}", h);
-}
+std::string Checksum(const std::string& text) { return Hex64(Fnv1a64(text, kLastroFnvSeed)); }
 
 Status ApplyOne(Connection& conn, const Migration& m) {
   LASTRO_RETURN_IF_ERROR(conn.Exec("BEGIN").status());

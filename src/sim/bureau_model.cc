@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "common/fnv.h"
 #include "common/pii.h"
 #include "sim/risk_model.h"
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/fnv.h"
 #include "common/pii.h"
 
 namespace lastro::sim {
@@ -289,11 +290,7 @@ std::vector<OfTransaction> Generate(const OpenFinanceModel& model, const Custome
 }  // namespace
 
 uint64_t OfHash(uint64_t seed, std::string_view key) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char ch : key) {
-    h ^= ch;
-    h *= 1099511628211ULL;
-  }
+  uint64_t h = Fnv1a64(key, kLastroFnvSeed);
   h ^= seed * 0x9E3779B97F4A7C15ULL;
   h += 0x9E3779B97F4A7C15ULL;
   h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/fnv.h"
 #include "common/pii.h"
 #include "sim/admin_params.h"
 #include "sim/risk_model.h"

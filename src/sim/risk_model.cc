@@ -3,18 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/fnv.h"
 #include "common/pii.h"
 
 namespace lastro::sim {
-
-uint64_t Fnv1a64(std::string_view data) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : data) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 RiskModelOutput ScoreApplicant(const RiskModelInput& in) {
   RiskModelOutput out;

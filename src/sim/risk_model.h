@@ -40,7 +40,4 @@ struct RiskModelOutput {
 // Deterministic; never fails (the caller validates the input first). Thread-safe.
 RiskModelOutput ScoreApplicant(const RiskModelInput& input);
 
-// 64-bit FNV-1a, the hash the model uses.
-uint64_t Fnv1a64(std::string_view data);
-
 }  // namespace lastro::sim

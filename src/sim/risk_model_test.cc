@@ -27,11 +27,6 @@ TEST(RiskModel, PunctuatedCpfScoresLikeDigits) {
   EXPECT_EQ(ScoreApplicant(punctuated).score, ScoreApplicant(Base()).score);
 }
 
-TEST(RiskModel, FnvMatchesTheReferenceVectors) {
-  EXPECT_EQ(Fnv1a64(""), 14695981039346656037ull);
-  EXPECT_EQ(Fnv1a64("a"), 0xaf63dc4c8601ec8cull);
-}
-
 TEST(RiskModel, BiggerLoanForSameIncomeNeverScoresHigher) {
   RiskModelInput in = Base();
   int32_t previous = 1001;
