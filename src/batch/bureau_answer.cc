@@ -1,5 +1,6 @@
 #include "batch/bureau_answer.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -61,6 +62,14 @@ bool ReadBureauAnswer(const std::string& body, const std::string& as_of,
   if (answered_as_of == j.end() || *answered_as_of != as_of) {
     return all("bureau answer is not for the as_of asked");
   }
+  std::string model;  // metadata: a malformed one is dropped, never fails the answer
+  if (auto m = j.find("model"); m != j.end() && m->is_string()) {
+    const std::string& s = m->get_ref<const std::string&>();
+    if (!s.empty() && s.size() <= 64 &&
+        std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+      model = s;
+    }
+  }
   std::unordered_map<std::string_view, size_t> position;
   for (size_t i = 0; i < asked.size(); ++i) position.emplace(asked[i], i);
   std::vector<int> seen(asked.size(), 0);  // 0: not yet, 1: once or agreeing, 2: conflict
@@ -82,6 +91,7 @@ bool ReadBureauAnswer(const std::string& body, const std::string& as_of,
   for (size_t i = 0; i < asked.size(); ++i) {
     if (seen[i] == 0) out[i] = Inconsistent("missing from the bureau's answer");
     if (seen[i] == 2) out[i] = Inconsistent("listed twice with different answers");
+    out[i].model = model;
   }
   return true;
 }

@@ -68,6 +68,9 @@ struct BureauScore {
   // outside 0..1000" or "bureau unavailable after 4 attempts: HTTP 503". Never
   // contains a CPF.
   std::string detail;
+  // The bureau's scoring model, as its answer named it ("model"); "" when the CPF was
+  // not asked (not a CPF) or the answer named none. At most 64 printable characters.
+  std::string model;
 };
 
 struct BureauFetchStats {

@@ -146,6 +146,7 @@ TEST_F(BureauClientTest, AnswersEveryCpfInInputOrder) {
       EXPECT_EQ(r.status, BureauStatus::kFound);
       EXPECT_EQ(r.score, sim::BureauScoreFor(input[i], kAsOf));
       EXPECT_EQ(r.detail, "");
+      EXPECT_EQ(r.model, sim::kBureauModelVersion);
     } else {
       EXPECT_EQ(r.status, BureauStatus::kNotFound);
       EXPECT_FALSE(r.score.has_value());
@@ -159,6 +160,7 @@ TEST_F(BureauClientTest, AnswersEveryCpfInInputOrder) {
   EXPECT_EQ(results[31].status, results[5].status);
   EXPECT_EQ(results[32].status, BureauStatus::kNotFound);
   EXPECT_NE(results[32].detail.find("not a CPF"), std::string::npos);
+  EXPECT_EQ(results[32].model, "");  // never asked
   EXPECT_EQ(results[33].status, BureauStatus::kNotFound);
   EXPECT_EQ(results[33].detail, "");
   // One call with each distinct, well-formed CPF once.
@@ -290,8 +292,11 @@ TEST_F(BureauClientTest, ValidatesEveryAnswerAndIgnoresUnrequestedCpfs) {
       return;
     }
     std::string as_of = mode == 2 ? "2026-03-14" : kAsOf;
-    std::string body =
-        mode == 1 ? "<html>oops</html>" : json{{"as_of", as_of}, {"results", results}}.dump();
+    json answer{{"as_of", as_of}, {"results", results}};
+    if (mode == 4) answer["model"] = "score-v2";
+    if (mode == 5) answer["model"] = "score\nv2";  // not printable: dropped
+    if (mode == 6) answer["model"] = json::array({"score-v2"});
+    std::string body = mode == 1 ? "<html>oops</html>" : answer.dump();
     r.Send(web::Response::Json(200, body));
   });
   ASSERT_TRUE((*server)->Start().ok());
@@ -318,7 +323,20 @@ TEST_F(BureauClientTest, ValidatesEveryAnswerAndIgnoresUnrequestedCpfs) {
   expect(9, BureauStatus::kFound, 0, "");
   expect(10, BureauStatus::kFound, 1000, "");
   expect(11, BureauStatus::kInconsistent, std::nullopt, "FOUND without an integer 'score'");
+  for (const auto& x : r) EXPECT_EQ(x.model, "");  // the answer named no model
   ExpectNoCpfIn(r);
+
+  // The model is metadata: named, it is kept; malformed, it is dropped, answers unchanged.
+  for (int m : {4, 5, 6}) {
+    mode = m;
+    std::vector<BureauScore> named = FetchOk(c);
+    ASSERT_EQ(named.size(), 12u);
+    for (size_t i = 0; i < named.size(); ++i) {
+      EXPECT_EQ(named[i].model, m == 4 ? "score-v2" : "") << m << " " << i;
+      EXPECT_EQ(named[i].status, r[i].status) << m << " " << i;
+      EXPECT_EQ(named[i].score, r[i].score) << m << " " << i;
+    }
+  }
 
   mode = 1;  // a body that is not JSON: the whole batch is unusable, not retried
   r = FetchOk(c);

@@ -347,7 +347,8 @@ Status Run(const Config& config, const BatchRunOptions& options, lake::TableStor
                             stage("bronze", "bureau_scores", lake::PublishMode::kAppend));
     LASTRO_RETURN_IF_ERROR(WriteParquet(
         *engine,
-        "SELECT customer_token, score, status, fetched_at, run_id, score_date FROM bureau_new "
+        "SELECT customer_token, score, status, fetched_at, run_id, model, score_date FROM "
+        "bureau_new "
         "WHERE status IN ('FOUND', 'NOT_FOUND')",
         dir, "score_date", prefix, rg));
   }

@@ -14,7 +14,8 @@ namespace {
 // The new answers of this run, published to bronze/bureau_scores by the caller.
 constexpr const char* kCreateBureauNew =
     "CREATE OR REPLACE TABLE bureau_new (customer_token VARCHAR, score_date DATE, "
-    "score INTEGER, status VARCHAR, detail VARCHAR, fetched_at TIMESTAMP, run_id VARCHAR);";
+    "score INTEGER, status VARCHAR, detail VARCHAR, fetched_at TIMESTAMP, run_id VARCHAR, "
+    "model VARCHAR);";
 }  // namespace
 
 StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
@@ -44,7 +45,7 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
         "CREATE OR REPLACE TABLE bureau_cache AS SELECT c.customer_token, "
         "CAST(c.score_date AS DATE) AS score_date, c.score, c.status FROM read_parquet(",
         SqlString(cache_glob),
-        ", hive_partitioning = true) c SEMI JOIN bureau_pairs p "
+        ", hive_partitioning = true, union_by_name = true) c SEMI JOIN bureau_pairs p "
         "ON p.customer_token = c.customer_token AND p.request_date = CAST(c.score_date AS DATE) "
         "QUALIFY row_number() OVER (PARTITION BY c.customer_token, c.score_date "
         "ORDER BY c.fetched_at DESC) = 1")));
@@ -112,6 +113,7 @@ StatusOr<EnrichStats> Enrich(lake::Engine& engine, BureauClient* client,
       out->AppendText(s.detail);
       out->AppendNull();  // fetched_at: filled below in one statement
       out->AppendText(run_id);
+      s.model.empty() ? out->AppendNull() : out->AppendText(s.model);
       LASTRO_RETURN_IF_ERROR(out->EndRow());
     }
   }

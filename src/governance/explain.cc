@@ -240,7 +240,8 @@ Status ReadBureauProvenance(lake::Engine& engine, const PinnedTable& table,
   const fs::path day = table.dir / absl::StrCat("score_date=", bureau.as_of);
   if (customer_token.empty() || bureau.as_of.empty() || !HasParquet(day)) return absl::OkStatus();
   StatusOr<lake::QueryResult> q = engine.Query(
-      absl::StrCat("SELECT iso_utc(fetched_at) AS fetched_at, run_id FROM (SELECT * FROM ",
+      // SELECT *: files written before `model` was recorded lack the column (NULL).
+      absl::StrCat("SELECT * REPLACE (iso_utc(fetched_at) AS fetched_at) FROM (SELECT * FROM ",
                    ReadParquet((day / "*.parquet").string()),
                    " WHERE customer_token = ", SqlString(customer_token),
                    " AND status = ", SqlString(bureau.status), " AND score IS NOT DISTINCT FROM ",
@@ -251,6 +252,7 @@ Status ReadBureauProvenance(lake::Engine& engine, const PinnedTable& table,
     const Row r(*q, 0);
     bureau.fetched_at = r.Text("fetched_at");
     bureau.fetched_by_run = r.Text("run_id");
+    bureau.model = r.Text("model");
   }
   return absl::OkStatus();
 }

@@ -86,9 +86,11 @@ struct BureauAnswer {
   std::optional<int32_t> score;  // only when FOUND
   std::string as_of;             // the day the score is for ("" when none)
   // From bronze/bureau_scores, for definitive answers (FOUND, NOT_FOUND): when the
-  // batch fetched it and which run. The bureau's model version is not recorded.
+  // batch fetched it, which run, and the scoring model the bureau's answer named ("" for
+  // answers fetched before the model was recorded, or when the bureau named none).
   std::string fetched_at;
   std::string fetched_by_run;
+  std::string model;
 };
 
 // The customer's features as of the decision: the published catalog's

@@ -109,7 +109,7 @@ std::string FormatExplanationJson(const DecisionExplanation& e) {
                 {"as_of", OrNull(e.bureau.as_of)},
                 {"fetched_at", OrNull(e.bureau.fetched_at)},
                 {"fetched_by_run", OrNull(e.bureau.fetched_by_run)},
-                {"model_version", nullptr},
+                {"model_version", OrNull(e.bureau.model)},
                 {"used_by_decision", false}}},
               {"features",
                {{"available", e.features.available},
@@ -196,6 +196,7 @@ std::string FormatExplanationText(const DecisionExplanation& e) {
   if (!e.bureau.fetched_at.empty()) {
     line("fetched",
          fmt::format("{} by batch run {}", e.bureau.fetched_at, e.bureau.fetched_by_run));
+    line("bureau model", Or(e.bureau.model, "(not recorded)"));
   }
 
   out += "\nFeatures as of the decision (context: the credit policy does not read them)\n";

@@ -211,13 +211,17 @@ SELECT * FROM (VALUES
   (103, 10, 'MANUAL_REVIEW', 'MANUAL_REVIEW', TIMESTAMP '2026-11-03 16:00:00', 'analyst:ana',
    'em análise', 'run-1'))
   t(id, request_id, from_status, to_status, changed_at, changed_by, reason, run_id))sql";
+// Two files: one written before the bureau's model was recorded, one after.
 constexpr char kBureau[] = R"sql(
 SELECT * FROM (VALUES
-  ('tok-1', 712, 'FOUND', NULL, TIMESTAMP '2026-11-04 05:30:00', 'run-1'),
   ('tok-1', 705, 'FOUND', NULL, TIMESTAMP '2026-11-04 05:00:00', 'run-0'),
   ('tok-1', 705, 'FOUND', NULL, TIMESTAMP '2026-11-04 06:00:00', 'run-2'),
   ('tok-2', 300, 'FOUND', NULL, TIMESTAMP '2026-11-04 06:00:00', 'run-1'))
   t(customer_token, score, status, detail, fetched_at, run_id))sql";
+constexpr char kBureauWithModel[] = R"sql(
+SELECT * FROM (VALUES
+  ('tok-1', 712, 'FOUND', NULL, TIMESTAMP '2026-11-04 05:30:00', 'run-1', 'bureau-sim-1'))
+  t(customer_token, score, status, detail, fetched_at, run_id, model))sql";
 // Customer 1 has feature days 11-01 (1 request, bureau 500) and 11-03, the requests'
 // own day (2 requests, bureau 712): the requests of 11-03 must see 11-01's.
 constexpr char kCatalog[] = R"sql(
@@ -282,6 +286,7 @@ class ExplainTest : public ::testing::Test {
     Write("silver/credit_request_status_history", "request_date=2026-11-03", "part-1.parquet",
           kHistory);
     Write("bronze/bureau_scores", "score_date=2026-11-03", "part-1.parquet", kBureau);
+    Write("bronze/bureau_scores", "score_date=2026-11-03", "part-2.parquet", kBureauWithModel);
   }
 
   void PublishCatalog() {
@@ -347,6 +352,7 @@ TEST_F(ExplainTest, GivesTheRecordedInputsOfTheLatestVersionAndTheFeaturesOfTheD
   // The latest fetch that gave silver's answer (a later one answered 705).
   EXPECT_EQ(e.bureau.fetched_at, "2026-11-04T05:30:00Z");
   EXPECT_EQ(e.bureau.fetched_by_run, "run-1");
+  EXPECT_EQ(e.bureau.model, "bureau-sim-1");
 
   // Strictly before the request's day: 11-01 (1 request, bureau 500), never 11-03's.
   EXPECT_TRUE(e.features.available);

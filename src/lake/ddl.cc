@@ -223,7 +223,7 @@ std::string DuckDb(const TableSchema& t, const std::string& where) {
   glob += t.partitions.empty() ? "**/*.parquet" : "*.parquet";
   return absl::StrCat("CREATE OR REPLACE VIEW ", t.zone, "_", t.table,
                       " AS SELECT * FROM read_parquet(", SqlString(where + "/" + glob),
-                      ", hive_partitioning = true);\n");
+                      ", hive_partitioning = true, union_by_name = true);\n");
 }
 
 // "request_date=2026-11-20/part=3" -> {{"request_date","2026-11-20"},{"part","3"}}.
@@ -268,8 +268,9 @@ StatusOr<TableSchema> DescribeTable(Engine& engine, const TableStore& store,
   }
   const std::string glob = (store.TablePath(zone, table) / "**" / "*.parquet").string();
   LASTRO_ASSIGN_OR_RETURN(
-      QueryResult r, engine.Query(absl::StrCat("DESCRIBE SELECT * FROM read_parquet(",
-                                               SqlString(glob), ", hive_partitioning = true)")));
+      QueryResult r,
+      engine.Query(absl::StrCat("DESCRIBE SELECT * FROM read_parquet(", SqlString(glob),
+                                ", hive_partitioning = true, union_by_name = true)")));
   const int name_col = r.ColumnIndex("column_name");
   const int type_col = r.ColumnIndex("column_type");
   if (name_col < 0 || type_col < 0) {

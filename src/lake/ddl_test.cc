@@ -220,7 +220,7 @@ TEST(RenderDdl, DuckDbGlobsOneLevelPerPartition) {
   EXPECT_TRUE(Has(ddl,
                   "CREATE OR REPLACE VIEW silver_credit_requests AS SELECT * FROM "
                   "read_parquet('/srv/lake/silver/credit_requests/*/*.parquet', "
-                  "hive_partitioning = true);"));
+                  "hive_partitioning = true, union_by_name = true);"));
   EXPECT_TRUE(Has(ddl, "read_parquet('/srv/lake/quality/rule_results/**/*.parquet'"));
 }
 

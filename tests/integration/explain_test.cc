@@ -209,6 +209,7 @@ TEST_F(ExplainIntegration, ExplainReturnsExactlyTheInputsStoredForTheRequest) {
     ASSERT_TRUE(fetched.ok()) << fetched.status();
     ASSERT_EQ(fetched->rows(), 1u);
     EXPECT_EQ(e["bureau"]["fetched_by_run"], *fetched->Text(0, 0));
+    EXPECT_EQ(e["bureau"]["model_version"], "bureau-sim-1");  // as the simulator names it
   }
 
   // The status history, as PostgreSQL recorded it.
