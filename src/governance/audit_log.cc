@@ -98,11 +98,24 @@ struct Tail {
   std::string last_line;     // the last complete line (without '\n'), "" when none
 };
 
-StatusOr<Tail> ReadTail(int fd, const fs::path& path) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return Errno("stat", path);
+StatusOr<Tail> ReadTail(int fd, int64_t size, const fs::path& path) {
   Tail tail;
-  tail.size = st.st_size;
+  tail.size = size;
+  // Entries are short: one read of the file's end usually holds the last whole line.
+  constexpr int64_t kEnd = 16 * 1024;
+  std::string end;
+  const int64_t from = std::max<int64_t>(0, size - kEnd);
+  LASTRO_RETURN_IF_ERROR(PreadAll(fd, from, size - from, &end, path));
+  const size_t last = end.rfind('\n');
+  if (last != std::string::npos && last > 0) {
+    const size_t prev = end.rfind('\n', last - 1);
+    if (prev != std::string::npos || from == 0) {
+      const size_t begin = prev == std::string::npos ? 0 : prev + 1;
+      tail.complete_end = from + static_cast<int64_t>(last) + 1;
+      tail.last_line = end.substr(begin, last - begin);
+      return tail;
+    }
+  }
   LASTRO_ASSIGN_OR_RETURN(int64_t last_nl, LastNewlineBefore(fd, tail.size, path));
   tail.complete_end = last_nl + 1;
   if (last_nl < 0) return tail;
@@ -176,34 +189,70 @@ void ShipToLogs(const AuditEntry& e, int64_t seq, const std::string& hash) {
       .Add();
 }
 
-// Writes `entry` after the file's last complete line (`tail`, read under the lock):
-// seq and prev from that line, at from `clock`. Sets `hash` to the new entry's hash.
-StatusOr<int64_t> WriteEntry(int fd, const fs::path& path, const Clock& clock,
-                             const AuditEntry& entry, const Tail& tail, std::string* hash,
-                             bool sync = true) {
-  int64_t seq = 1;
-  std::string prev(kAuditGenesisHash);
-  if (!tail.last_line.empty() || tail.complete_end > 0) {
-    const json last = json::parse(tail.last_line, nullptr, false);
-    if (last.is_discarded() || !last.is_object() || !last.contains("seq") ||
-        !last["seq"].is_number_integer() || !last.contains("hash") || !IsHex64(last["hash"])) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("audit log ", path.string(),
-                       ": its last line is not a valid entry; nothing appended (stop and alert: "
-                       "run `lastro audit verify`)"));
-    }
-    seq = last["seq"].get<int64_t>() + 1;
-    prev = last["hash"].get<std::string>();
+// The chain's head: the seq and hash of the last complete line (`tail`), or 0 and
+// the genesis hash for an empty file.
+struct Head {
+  int64_t seq = 0;
+  std::string hash = std::string(kAuditGenesisHash);
+};
+
+StatusOr<Head> HeadOf(const Tail& tail, const fs::path& path) {
+  if (tail.last_line.empty() && tail.complete_end == 0) return Head{};
+  const json last = json::parse(tail.last_line, nullptr, false);
+  if (last.is_discarded() || !last.is_object() || !last.contains("seq") ||
+      !last["seq"].is_number_integer() || !last.contains("hash") || !IsHex64(last["hash"])) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit log ", path.string(),
+                     ": its last line is not a valid entry; nothing appended (stop and alert: "
+                     "run `lastro audit verify`)"));
   }
+  return Head{last["seq"].get<int64_t>(), last["hash"].get<std::string>()};
+}
+
+// Writes `entry` at `size`, the end of the file, after `head` (read under the lock),
+// at from `clock`. Returns the new head; `*size` becomes the file's new size.
+StatusOr<Head> WriteEntry(int fd, const fs::path& path, const Clock& clock, const AuditEntry& entry,
+                          const Head& head, int64_t* size, bool sync = true) {
+  const int64_t seq = head.seq + 1;
+  const std::string& prev = head.hash;
   json j = EntryJson(entry);
   j["seq"] = seq;
   j["at"] = internal::Rfc3339(clock.WallMicros(), /*with_micros=*/true);
   j["prev"] = prev;
   j = json::parse(Dump(j));  // normalised: what the file will hold, re-read
-  *hash = internal::Sha256Hex(Canonical(j));
-  j["hash"] = *hash;
-  LASTRO_RETURN_IF_ERROR(WriteDurably(fd, tail.size, Dump(j) + "\n", path, sync));
-  return seq;
+  Head out{seq, internal::Sha256Hex(Canonical(j))};
+  j["hash"] = out.hash;
+  const std::string line = Dump(j) + "\n";
+  LASTRO_RETURN_IF_ERROR(WriteDurably(fd, *size, line, path, sync));
+  *size += static_cast<int64_t>(line.size());
+  return out;
+}
+
+// Under the lock: the head from the file's last line, after cutting off an
+// incomplete one (an append that crashed between write and sync, so never
+// acknowledged) and recording the cut in the chain itself. `*size` follows the file.
+StatusOr<Head> ReadHead(int fd, const fs::path& path, const Clock& clock, int64_t* size) {
+  LASTRO_ASSIGN_OR_RETURN(Tail tail, ReadTail(fd, *size, path));
+  if (tail.complete_end == tail.size) return HeadOf(tail, path);
+  std::string fragment;
+  LASTRO_RETURN_IF_ERROR(
+      PreadAll(fd, tail.complete_end, tail.size - tail.complete_end, &fragment, path));
+  if (::ftruncate(fd, tail.complete_end) != 0) return Errno("truncate", path);
+  *size = tail.complete_end;
+  const std::string why =
+      absl::StrCat("cut off an incomplete last line of ", fragment.size(), " bytes (sha256 ",
+                   internal::Sha256Hex(fragment), ") left by an interrupted append");
+  log::Warn("audit log: " + why, {{"logger", "audit"}, {"file", path.string()}});
+  const AuditEntry recover{.user = "lastro",
+                           .action = "audit.recover",
+                           .outcome = "error",
+                           .reason = why,
+                           .remote = "local"};
+  tail.size = tail.complete_end;
+  LASTRO_ASSIGN_OR_RETURN(Head before, HeadOf(tail, path));
+  LASTRO_ASSIGN_OR_RETURN(Head recovered, WriteEntry(fd, path, clock, recover, before, size));
+  ShipToLogs(recover, recovered.seq, recovered.hash);
+  return recovered;
 }
 
 std::string SqlQuote(std::string_view s) {
@@ -285,45 +334,33 @@ StatusOr<int64_t> AuditLog::Append(const AuditEntry& entry) {
         absl::StrCat("audit entry with an unknown outcome '", entry.outcome, "'"));
   }
   const auto started = std::chrono::steady_clock::now();
-  std::string hash;
-  int64_t seq = 0;
+  Head head;
   {
     std::lock_guard lock(mu_);
     FileLock flock(fd_, LOCK_EX);
     if (!flock.ok()) return Errno("lock", path_);
-    LASTRO_ASSIGN_OR_RETURN(Tail tail, ReadTail(fd_, path_));
-    if (tail.complete_end < tail.size) {
-      // An incomplete last line: an append that crashed between write and sync, so
-      // never acknowledged. Cut it off, and record the cut in the chain itself.
-      std::string fragment;
-      LASTRO_RETURN_IF_ERROR(
-          PreadAll(fd_, tail.complete_end, tail.size - tail.complete_end, &fragment, path_));
-      if (::ftruncate(fd_, tail.complete_end) != 0) return Errno("truncate", path_);
-      const std::string why =
-          absl::StrCat("cut off an incomplete last line of ", fragment.size(), " bytes (sha256 ",
-                       internal::Sha256Hex(fragment), ") left by an interrupted append");
-      log::Warn("audit log: " + why, {{"logger", "audit"}, {"file", path_.string()}});
-      AuditEntry recover{.user = "lastro",
-                         .action = "audit.recover",
-                         .outcome = "error",
-                         .reason = why,
-                         .remote = "local"};
-      tail.size = tail.complete_end;
-      LASTRO_ASSIGN_OR_RETURN(int64_t recovered_seq,
-                              WriteEntry(fd_, path_, clock_, recover, tail, &hash));
-      ShipToLogs(recover, recovered_seq, hash);
-      LASTRO_ASSIGN_OR_RETURN(tail, ReadTail(fd_, path_));
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return Errno("stat", path_);
+    int64_t size = st.st_size;
+    if (size == head_size_) {
+      head = {head_seq_, head_hash_};
+    } else {
+      head_size_ = -1;  // until this append succeeds
+      LASTRO_ASSIGN_OR_RETURN(head, ReadHead(fd_, path_, clock_, &size));
     }
     const bool sync_now = group_sync_.count() == 0;
-    LASTRO_ASSIGN_OR_RETURN(seq, WriteEntry(fd_, path_, clock_, entry, tail, &hash, sync_now));
+    LASTRO_ASSIGN_OR_RETURN(head, WriteEntry(fd_, path_, clock_, entry, head, &size, sync_now));
     if (!sync_now) dirty_ = true;
+    head_size_ = size;
+    head_seq_ = head.seq;
+    head_hash_ = head.hash;
   }
   metrics::Registry::Global()
       .GetHistogram("lastro.audit.append.ms", "Time to append and sync one audit entry (ms)")
       .Observe(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
                    .count());
-  ShipToLogs(entry, seq, hash);
-  return seq;
+  ShipToLogs(entry, head.seq, head.hash);
+  return head.seq;
 }
 
 namespace {

@@ -101,6 +101,12 @@ class AuditLog {
   const std::filesystem::path path_;
   const Clock& clock_;
   std::mutex mu_;  // serialises this process's appends (flock is per open file, not thread)
+  // The chain's head after this process's last append, and the file's size then
+  // (guarded by mu_): while the size under the lock is still that, no other process
+  // appended, and the head need not be read back from the file.
+  int64_t head_size_ = -1;
+  int64_t head_seq_ = 0;
+  std::string head_hash_;
   std::chrono::milliseconds group_sync_{0};
   std::atomic<bool> dirty_{false};  // written since the last group sync
   std::mutex sync_mu_;

@@ -363,6 +363,24 @@ TEST_F(AuditLogTest, ConcurrentAppendsFromThreadsKeepOneChain) {
   EXPECT_EQ(v.entries, kThreads * kEach);
 }
 
+// An append reads the head back from the file when another writer may have appended;
+// an entry longer than the one read of the file's end it tries first still chains.
+TEST_F(AuditLogTest, EntriesLongerThanOneReadOfTheEndAndOtherWritersStillChain) {
+  auto a = AuditLog::Open(dir_, clock_);
+  auto b = AuditLog::Open(dir_, clock_);
+  ASSERT_TRUE(a.ok() && b.ok());
+  AuditEntry long_one = Query("ana", 1);
+  long_one.sql = "SELECT " + std::string(40 * 1024, '1');
+  for (auto* log : {&*a, &*b, &*a, &*a, &*b}) {
+    auto seq = (*log)->Append(long_one);
+    ASSERT_TRUE(seq.ok()) << seq.status();
+    ASSERT_TRUE((*b)->Append(Query("bia", 2)).ok());
+  }
+  AuditVerification v = Verify();
+  EXPECT_TRUE(v.ok) << v.problem;
+  EXPECT_EQ(v.entries, 10);
+}
+
 TEST_F(AuditLogTest, ConcurrentAppendsFromProcessesKeepOneChain) {
   constexpr int kChildren = 2, kEach = 100;
   ASSERT_TRUE(AuditLog::Open(dir_).ok());  // the file exists before the race

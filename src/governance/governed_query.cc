@@ -88,7 +88,9 @@ class GovernedQueries::Watchdog {
   void Add(Running* r) {
     std::lock_guard lock(mu_);
     running_.insert(r);
-    cv_.notify_all();
+    // Woken only when this deadline comes before the loop's next pass: waking it for
+    // every query costs a context switch each.
+    if (r->deadline < wake_) cv_.notify_all();
   }
   void Remove(Running* r) {
     std::lock_guard lock(mu_);
@@ -122,6 +124,7 @@ class GovernedQueries::Watchdog {
           next = std::min(next, r->deadline);
         }
       }
+      wake_ = next;
       cv_.wait_until(lock, next);
     }
   }
@@ -129,6 +132,7 @@ class GovernedQueries::Watchdog {
   std::mutex mu_;
   std::condition_variable cv_;
   std::set<Running*> running_;
+  Clock::time_point wake_ = Clock::time_point::min();  // the loop's next pass
   bool done_ = false;
   std::thread thread_;
 };

@@ -75,7 +75,9 @@ bool IsNumeric(const std::string& type) {
 
 }  // namespace
 
-StatusOr<std::vector<NamedQuery>> NamedQueries() {
+namespace {
+
+StatusOr<std::vector<NamedQuery>> ParseNamedQueries() {
   std::vector<NamedQuery> out;
   for (const SqlFile& f : EmbeddedSqlFiles()) {
     if (!f.name.starts_with("queries/")) continue;
@@ -86,6 +88,17 @@ StatusOr<std::vector<NamedQuery>> NamedQueries() {
             [](const NamedQuery& a, const NamedQuery& b) { return a.name < b.name; });
   return out;
 }
+
+// The embedded files never change: parsed once, on first use (a governed service
+// expands a named query per request).
+const StatusOr<std::vector<NamedQuery>>& ParsedNamedQueries() {
+  static const StatusOr<std::vector<NamedQuery>> parsed = ParseNamedQueries();
+  return parsed;
+}
+
+}  // namespace
+
+StatusOr<std::vector<NamedQuery>> NamedQueries() { return ParsedNamedQueries(); }
 
 std::string DescribeNamedQueries(const std::vector<NamedQuery>& queries) {
   std::string out;
@@ -100,7 +113,9 @@ std::string DescribeNamedQueries(const std::vector<NamedQuery>& queries) {
 
 StatusOr<std::string> ExpandNamedQuery(const std::string& name,
                                        const std::map<std::string, std::string>& params) {
-  LASTRO_ASSIGN_OR_RETURN(std::vector<NamedQuery> all, NamedQueries());
+  const StatusOr<std::vector<NamedQuery>>& parsed = ParsedNamedQueries();
+  if (!parsed.ok()) return parsed.status();
+  const std::vector<NamedQuery>& all = *parsed;
   auto it =
       std::find_if(all.begin(), all.end(), [&](const NamedQuery& q) { return q.name == name; });
   if (it == all.end()) {
