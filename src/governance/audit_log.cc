@@ -219,8 +219,8 @@ StatusOr<Head> WriteEntry(int fd, const fs::path& path, const Clock& clock, cons
   j["seq"] = seq;
   j["at"] = internal::Rfc3339(clock.WallMicros(), /*with_micros=*/true);
   j["prev"] = prev;
-  j = json::parse(Dump(j));  // normalised: what the file will hold, re-read
-  Head out{seq, internal::Sha256Hex(Canonical(j))};
+  j = json::parse(Dump(j));                     // normalised: what the file will hold, re-read
+  Head out{seq, internal::Sha256Hex(Dump(j))};  // canonical: no `hash` key yet
   j["hash"] = out.hash;
   const std::string line = Dump(j) + "\n";
   LASTRO_RETURN_IF_ERROR(WriteDurably(fd, *size, line, path, sync));
@@ -298,8 +298,14 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const fs::path& state_dir, co
 
 void AuditLog::SyncLoop() {
   std::unique_lock lock(sync_mu_);
+  std::vector<Unshipped> shipping;
   while (!stopping_) {
     sync_cv_.wait_for(lock, group_sync_, [this] { return stopping_; });
+    shipping.swap(unshipped_);
+    lock.unlock();
+    for (const Unshipped& u : shipping) ShipToLogs(u.entry, u.seq, u.hash);
+    shipping.clear();
+    lock.lock();
     if (!dirty_.exchange(false)) continue;
     lock.unlock();
     if (::fdatasync(fd_) != 0) {
@@ -323,6 +329,7 @@ AuditLog::~AuditLog() {
     sync_cv_.notify_all();
     syncer_.join();
     if (dirty_.load()) ::fdatasync(fd_);
+    for (const Unshipped& u : unshipped_) ShipToLogs(u.entry, u.seq, u.hash);
   }
   ::close(fd_);
 }
@@ -350,7 +357,11 @@ StatusOr<int64_t> AuditLog::Append(const AuditEntry& entry) {
     }
     const bool sync_now = group_sync_.count() == 0;
     LASTRO_ASSIGN_OR_RETURN(head, WriteEntry(fd_, path_, clock_, entry, head, &size, sync_now));
-    if (!sync_now) dirty_ = true;
+    if (!sync_now) {
+      dirty_ = true;
+      std::lock_guard ship(sync_mu_);  // under mu_: queued in seq order
+      unshipped_.push_back({entry, head.seq, head.hash});
+    }
     head_size_ = size;
     head_seq_ = head.seq;
     head_hash_ = head.hash;
@@ -359,7 +370,7 @@ StatusOr<int64_t> AuditLog::Append(const AuditEntry& entry) {
       .GetHistogram("lastro.audit.append.ms", "Time to append and sync one audit entry (ms)")
       .Observe(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
                    .count());
-  ShipToLogs(entry, head.seq, head.hash);
+  if (group_sync_.count() == 0) ShipToLogs(entry, head.seq, head.hash);
   return head.seq;
 }
 

@@ -79,8 +79,10 @@ class AuditLog {
   // seq. When it returns OK the line is written and fdatasync'ed; otherwise the file is
   // cut back to where it was (best effort after a failed sync) and the caller must not
   // answer the query (fail closed).
-  // Then it ships the entry to the logs (one JSON line, logger "audit", the SQL text
-  // redacted of personal data) and counts it (lastro.audit.entries).
+  // The entry is also shipped to the logs (one JSON line, logger "audit", the SQL text
+  // redacted of personal data) and counted (lastro.audit.entries): before Append()
+  // returns when group_sync is 0, else by the group sync's thread within the window
+  // (and at the latest when the log is closed), in seq order.
   // A last line left incomplete by a crash (never acknowledged: its append did not
   // return) is cut off first and the cut is itself recorded as an "audit.recover"
   // entry, so the chain stays verifiable and the event stays visible.
@@ -112,6 +114,14 @@ class AuditLog {
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
   bool stopping_ = false;  // guarded by sync_mu_
+  // Entries written and not yet shipped to the logs (with a group sync; guarded by
+  // sync_mu_): the log line leaves the answer's path like the sync does.
+  struct Unshipped {
+    AuditEntry entry;
+    int64_t seq;
+    std::string hash;
+  };
+  std::vector<Unshipped> unshipped_;
   std::thread syncer_;
 };
 

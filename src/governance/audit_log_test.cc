@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -474,6 +475,28 @@ TEST_F(AuditLogTest, TheAuditorViewReadsTheEntriesWithTypedColumns) {
   // The auditor's engine may read this file and no other.
   auto other = (*engine)->Query("SELECT * FROM read_text('/etc/hostname')");
   EXPECT_FALSE(other.ok());
+}
+
+// With a sync window the log lines leave the answer's path too: the group sync's
+// thread ships them, in seq order, and closing the log ships what is left.
+TEST_F(AuditLogTest, WithASyncWindowEveryEntryIsShippedInOrderByClose) {
+  auto log = AuditLog::Open(dir_, clock_, std::chrono::milliseconds(20));
+  ASSERT_TRUE(log.ok());
+  log::Init("info");
+  ::testing::internal::CaptureStderr();
+  for (int i = 1; i <= 50; ++i) ASSERT_TRUE((*log)->Append(Query("ana", i)).ok());
+  log->reset();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  std::vector<int64_t> shipped;
+  std::istringstream in(err);
+  for (std::string l; std::getline(in, l);) {
+    json j = json::parse(l, nullptr, false);
+    if (!j.is_discarded() && j.value("logger", "") == "audit") shipped.push_back(j["seq"]);
+  }
+  std::vector<int64_t> expected(50);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(shipped, expected);
+  EXPECT_TRUE(Verify().ok);
 }
 
 TEST_F(AuditLogTest, TheLogLineCarriesNoPersonalData) {
