@@ -125,6 +125,36 @@ TEST_F(GovernedQueryTest, RowLimitTimeoutAndCancellation) {
   EXPECT_EQ(limited->rows, 3);
   EXPECT_TRUE(limited->truncated);
   EXPECT_EQ(std::count(limited->body.begin(), limited->body.end(), '\n'), 4);  // header + 3
+  // The limit holds whatever the statement ends with (as data: SQL, rows, truncated).
+  const struct {
+    std::string sql;
+    int64_t rows;
+    bool truncated;
+  } kCases[] = {
+      {"SELECT request_id FROM fact_credit_request ORDER BY 1 -- a comment;", 3, true},
+      {"SELECT request_id FROM fact_credit_request ORDER BY 1 LIMIT 10;", 3, true},
+      {"SELECT request_id FROM fact_credit_request ORDER BY 1 LIMIT 2", 2, false},
+      {"SELECT request_id FROM fact_credit_request ORDER BY 1 OFFSET 38", 2, false},
+      {"SELECT request_id FROM fact_credit_request ORDER BY 1 OFFSET 30", 3, true},
+      {"SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4", 3, true},
+      {"WITH r AS (SELECT request_id FROM fact_credit_request) SELECT * FROM r /* end */", 3, true},
+  };
+  for (const auto& c : kCases) {
+    auto r = Run("credit", {.sql = c.sql, .max_rows = 3});
+    ASSERT_TRUE(r.ok()) << c.sql << ": " << r.status();
+    EXPECT_EQ(r->rows, c.rows) << c.sql;
+    EXPECT_EQ(r->truncated, c.truncated) << c.sql;
+  }
+  auto first = Run("risk_admin", {.sql = "SELECT request_id FROM fact_credit_request ORDER BY 1 "
+                                         "DESC",
+                                  .max_rows = 2});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->body, "request_id\n40\n39\n");  // the first rows in the query's order
+  auto parquet = Run(
+      "credit",
+      {.sql = "SELECT request_id FROM fact_credit_request", .format = "parquet", .max_rows = 5});
+  ASSERT_TRUE(parquet.ok()) << parquet.status();
+  EXPECT_EQ(parquet->rows, 5);
 
   auto slow = Run("credit", {.sql = kSlowSql, .timeout_ms = 300});
   EXPECT_EQ(slow.status().code(), absl::StatusCode::kDeadlineExceeded) << slow.status();

@@ -177,7 +177,14 @@ StatusOr<GuardResult> GuardSql(lake::Engine& engine, std::string_view sql,
   }
   Walker walker(tables);
   LASTRO_RETURN_IF_ERROR(walker.Walk(statements[0]));
-  return walker.Result();
+  GuardResult result = walker.Result();
+  const json& top = statements[0].value("node", json::object());
+  if (top.contains("modifiers") && top["modifiers"].is_array()) {
+    for (const json& m : top["modifiers"]) {
+      if (m.is_object() && m.value("type", "").starts_with("LIMIT")) result.has_limit = true;
+    }
+  }
+  return result;
 }
 
 }  // namespace lastro::governance

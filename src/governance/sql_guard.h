@@ -31,6 +31,9 @@ inline constexpr size_t kMaxSqlBytes = 64 * 1024;
 struct GuardResult {
   std::vector<std::string> tables;   // the role's tables the query reads, sorted
   std::vector<std::string> columns;  // "table.column" it names (star: every column), sorted
+  // The statement's top level has its own LIMIT or OFFSET: a row limit cannot simply be
+  // appended to it (a second LIMIT is a syntax error), so it is wrapped instead.
+  bool has_limit = false;
 };
 
 // `tables`: the role's tables and their columns. Errors: kPermissionDenied with the
