@@ -219,8 +219,10 @@ StatusOr<Head> WriteEntry(int fd, const fs::path& path, const Clock& clock, cons
   j["seq"] = seq;
   j["at"] = internal::Rfc3339(clock.WallMicros(), /*with_micros=*/true);
   j["prev"] = prev;
-  j = json::parse(Dump(j));                     // normalised: what the file will hold, re-read
-  Head out{seq, internal::Sha256Hex(Dump(j))};  // canonical: no `hash` key yet
+  // The canonical text (no `hash` key yet). Verification re-parses the line and dumps
+  // it again; nlohmann's dump round-trips (sorted keys, shortest doubles, invalid UTF-8
+  // replaced on the first dump), so that gives these bytes back without a re-parse here.
+  Head out{seq, internal::Sha256Hex(Dump(j))};
   j["hash"] = out.hash;
   const std::string line = Dump(j) + "\n";
   LASTRO_RETURN_IF_ERROR(WriteDurably(fd, *size, line, path, sync));

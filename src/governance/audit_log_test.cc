@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <set>
@@ -140,6 +141,29 @@ TEST_F(AuditLogTest, WithASyncWindowEntriesAreWrittenBeforeAppendReturns) {
   log->reset();  // joins the sync thread after a last sync
   EXPECT_TRUE(Verify().ok);
   EXPECT_EQ(Verify().entries, 50);
+}
+
+// The hash is taken over the text as written, and verification re-parses it: awkward
+// values must give the same canonical text both ways.
+TEST_F(AuditLogTest, AwkwardValuesStillVerify) {
+  auto log = AuditLog::Open(dir_, clock_);
+  ASSERT_TRUE(log.ok());
+  for (const std::string& sql :
+       {std::string("SELECT '\xff\xfe' -- invalid UTF-8"), std::string("SELECT '\x01\t\"\\'"),
+        std::string("SELECT 'ção 名 😀'"), std::string(3000, 'x')}) {
+    AuditEntry e = Query("ana", 7);
+    e.sql = sql;
+    ASSERT_TRUE((*log)->Append(e).ok()) << sql;
+  }
+  for (double d : {0.0, -0.0, 1e-7, 0.1 + 0.2, 123456789.123456, 1e300,
+                   std::numeric_limits<double>::quiet_NaN()}) {
+    AuditEntry e = Query("ana", std::numeric_limits<int64_t>::max());
+    e.duration_ms = d;
+    ASSERT_TRUE((*log)->Append(e).ok()) << d;
+  }
+  AuditVerification v = Verify();
+  EXPECT_TRUE(v.ok) << v.problem;
+  EXPECT_EQ(v.entries, 11);
 }
 
 TEST_F(AuditLogTest, CreatesPrivateFolderAndFile) {
