@@ -69,6 +69,27 @@ TEST_F(GovernedQueryTest, ARoleQueriesItsMaskedTablesAndEachQueryIsAudited) {
             "fact_credit_request.customer_id\n");
 }
 
+// The guard's verdicts are cached per role's catalog: a text accepted for one role is
+// judged again, and refused, for a role without its table; a cached verdict gives the
+// same tables and columns to the audit as the first.
+TEST_F(GovernedQueryTest, CachedGuardVerdictsStayWithTheirRole) {
+  const std::string sql = "SELECT count(*) AS n, sum(amount_cents) AS s FROM fact_credit_request";
+  auto first = Sql("credit", sql);
+  auto again = Sql("credit", sql);
+  ASSERT_TRUE(first.ok() && again.ok()) << first.status() << again.status();
+  EXPECT_EQ(again->body, first->body);
+  EXPECT_EQ(again->tables, first->tables);
+  EXPECT_EQ(Sql("finance", sql).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Sql("finance", sql).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Audit("SELECT role, outcome, array_to_string(columns, ' ') AS c FROM audit_log "
+                  "WHERE action = 'query' AND role IN ('credit', 'finance') ORDER BY seq"),
+            "role,outcome,c\n"
+            "credit,allowed,fact_credit_request.amount_cents\n"
+            "credit,allowed,fact_credit_request.amount_cents\n"
+            "finance,denied,\n"
+            "finance,denied,\n");
+}
+
 TEST_F(GovernedQueryTest, NamedQueriesBelongToTheirTeam) {
   auto mine = Run("finance", {.named = "finance.daily_volume",
                               .params = {{"from", "2026-11-01"}, {"to", "2026-11-30"}}});
