@@ -77,20 +77,6 @@ Status PreadAll(int fd, int64_t offset, int64_t n, std::string* out, const fs::p
   return absl::OkStatus();
 }
 
-// The offset of the last '\n' in [0, before), or -1.
-StatusOr<int64_t> LastNewlineBefore(int fd, int64_t before, const fs::path& path) {
-  constexpr int64_t kChunk = 64 * 1024;
-  std::string buf;
-  for (int64_t end = before; end > 0;) {
-    const int64_t start = std::max<int64_t>(0, end - kChunk);
-    LASTRO_RETURN_IF_ERROR(PreadAll(fd, start, end - start, &buf, path));
-    const size_t at = buf.rfind('\n');
-    if (at != std::string::npos) return start + static_cast<int64_t>(at);
-    end = start;
-  }
-  return -1;
-}
-
 // What an append needs from the end of the file, read under the lock.
 struct Tail {
   int64_t size = 0;          // the file's size
@@ -98,30 +84,31 @@ struct Tail {
   std::string last_line;     // the last complete line (without '\n'), "" when none
 };
 
+// Reads the file's end backwards, 16 KiB at a time (entries are short: one read
+// usually does), until it holds the last complete line whole: the '\n' that ends it
+// and the '\n' before it, or the file's start.
 StatusOr<Tail> ReadTail(int fd, int64_t size, const fs::path& path) {
+  constexpr int64_t kChunk = 16 * 1024;
   Tail tail;
   tail.size = size;
-  // Entries are short: one read of the file's end usually holds the last whole line.
-  constexpr int64_t kEnd = 16 * 1024;
-  std::string end;
-  const int64_t from = std::max<int64_t>(0, size - kEnd);
-  LASTRO_RETURN_IF_ERROR(PreadAll(fd, from, size - from, &end, path));
-  const size_t last = end.rfind('\n');
-  if (last != std::string::npos && last > 0) {
-    const size_t prev = end.rfind('\n', last - 1);
-    if (prev != std::string::npos || from == 0) {
+  std::string end;  // the file's bytes [from, size)
+  for (int64_t from = size;;) {
+    const size_t last = end.rfind('\n');
+    const size_t prev =
+        last == std::string::npos || last == 0 ? std::string::npos : end.rfind('\n', last - 1);
+    if (last != std::string::npos && (prev != std::string::npos || from == 0)) {
       const size_t begin = prev == std::string::npos ? 0 : prev + 1;
       tail.complete_end = from + static_cast<int64_t>(last) + 1;
       tail.last_line = end.substr(begin, last - begin);
       return tail;
     }
+    if (from == 0) return tail;  // no complete line at all
+    const int64_t start = std::max<int64_t>(0, from - kChunk);
+    std::string chunk;
+    LASTRO_RETURN_IF_ERROR(PreadAll(fd, start, from - start, &chunk, path));
+    end.insert(0, chunk);
+    from = start;
   }
-  LASTRO_ASSIGN_OR_RETURN(int64_t last_nl, LastNewlineBefore(fd, tail.size, path));
-  tail.complete_end = last_nl + 1;
-  if (last_nl < 0) return tail;
-  LASTRO_ASSIGN_OR_RETURN(int64_t prev_nl, LastNewlineBefore(fd, last_nl, path));
-  LASTRO_RETURN_IF_ERROR(PreadAll(fd, prev_nl + 1, last_nl - prev_nl - 1, &tail.last_line, path));
-  return tail;
 }
 
 bool IsHex64(const json& v) {
